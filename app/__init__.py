@@ -1,0 +1,127 @@
+"""Application factory: reads like a table of contents."""
+
+import logging
+import os
+
+from flask import Flask
+
+from app import config as config_module
+from app.extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_relative_config=True)
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_security_headers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config_module.from_env(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not (app.debug or app.testing):
+        if not app.config["SECRET_KEY"]:
+            raise SystemExit(
+                "Refusing to start: SECRET_KEY is not set. Set it in the environment "
+                "(or .env), or run with FLASK_DEBUG=1 for local development."
+            )
+        config_module.harden_for_production(app.config)
+    elif not app.config["SECRET_KEY"]:
+        # Development and tests only: a throwaway key, new at every start.
+        app.config["SECRET_KEY"] = os.urandom(32).hex()
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not app.config["BILLING_ENABLED"]:
+        app.logger.info("STRIPE_SECRET_KEY is not set: billing is disabled.")
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (every model registered before Alembic looks)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from app.auth.models import User
+
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.auth import bp as auth_bp
+    from app.main import bp as main_bp
+    from app.pricing import bp as pricing_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(pricing_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_login import current_user
+
+    from app.access import access_for
+    from app.money import format_money
+
+    @app.template_filter("money")
+    def money_filter(offer_or_amount, currency: str | None = None) -> str:
+        if currency is None:  # an Offer
+            return format_money(offer_or_amount.amount, offer_or_amount.currency,
+                                app.config["BILLING_LOCALE"])
+        return format_money(offer_or_amount, currency, app.config["BILLING_LOCALE"])
+
+    @app.context_processor
+    def inject_globals():
+        return {
+            "billing_enabled": app.config["BILLING_ENABLED"],
+            "current_access": access_for(current_user),
+        }
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "form-action 'self' https://checkout.stripe.com https://billing.stripe.com "
+            + (app.config["STRIPE_API_BASE"] or "") + "; frame-ancestors 'none'",
+        )
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
+
+
+def register_commands(app: Flask) -> None:
+    from app.auth.cli import users
+
+    app.cli.add_command(users)

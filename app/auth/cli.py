@@ -1,0 +1,106 @@
+"""`flask users …`: operators' account commands."""
+
+import json
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from app.access import access_for
+from app.auth.forms import check_username
+from app.auth.models import Level, User, find_by_email, find_by_username
+from app.extensions import db
+
+users = AppGroup("users", help="Create and inspect user accounts.")
+
+
+def _require_user(email: str) -> User:
+    user = find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with email {email!r}.")
+    return user
+
+
+def _check_email(email: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise click.ClickException(f"Invalid email {email!r}: {exc}") from None
+
+
+def user_summary(user: User) -> dict:
+    """What `users show` reports; later features add their parts here."""
+    return {
+        "id": user.id,
+        "email": user.email,
+        "username": user.username,
+        "admin": user.is_admin,
+        "created_at": user.created_at.isoformat(),
+        "level": user.level.value,
+        "access": access_for(user).as_dict(),
+    }
+
+
+@users.command("create")
+@click.argument("email")
+@click.argument("username")
+@click.option("--admin", is_flag=True, help="Give the account operator rights.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create(email: str, username: str, admin: bool, password_stdin: bool) -> None:
+    """Create a user account."""
+    email = _check_email(email)
+    problem = check_username(username)
+    if problem:
+        raise click.ClickException(f"Invalid username {username!r}: {problem}")
+    if find_by_email(email):
+        raise click.ClickException(f"A user with email {email!r} already exists.")
+    if find_by_username(username):
+        raise click.ClickException(f"The username {username!r} is taken.")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise click.ClickException("The password must be at least 8 characters long.")
+    user = User(email=email, username=username, is_admin=admin)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created user {user.username} <{user.email}> (id {user.id}).")
+
+
+@users.command("show")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def show(email: str, as_json: bool) -> None:
+    """Show a user's level, access and its sources."""
+    summary = user_summary(_require_user(email))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    access = summary["access"]
+    click.echo(f"{summary['username']} <{summary['email']}>  id {summary['id']}"
+               + ("  (admin)" if summary["admin"] else ""))
+    click.echo(f"Level:   {summary['level']}")
+    click.echo(f"Premium: {'yes' if access['premium'] else 'no'}")
+    for source in access["sources"]:
+        until = source["until"] or "no end"
+        click.echo(f"  - {source['label']} (until {until})")
+
+
+@users.command("set-level")
+@click.argument("email")
+@click.argument("level")
+def set_level(email: str, level: str) -> None:
+    """Set a user's level by hand (member, gold or platinum)."""
+    try:
+        new_level = Level.parse(level)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    user = _require_user(email)
+    old = user.level
+    user.level = new_level
+    db.session.commit()
+    click.echo(f"{user.username}: level {old.value} -> {new_level.value}.")

@@ -1,0 +1,103 @@
+"""The user account."""
+
+import enum
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Level(enum.Enum):
+    """Account levels, in ascending order. Levels come from one-time upgrades and never expire."""
+
+    MEMBER = "member"
+    GOLD = "gold"
+    PLATINUM = "platinum"
+
+    @property
+    def rank(self) -> int:
+        return list(Level).index(self)
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    def __lt__(self, other: "Level") -> bool:
+        return self.rank < other.rank
+
+    def __le__(self, other: "Level") -> bool:
+        return self.rank <= other.rank
+
+    @classmethod
+    def parse(cls, text: str) -> "Level":
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            names = ", ".join(level.value for level in cls)
+            raise ValueError(f"Unknown level {text!r}; expected one of {names}.") from None
+
+
+def enum_column(enum_cls: type[enum.Enum], length: int = 20) -> sa.Enum:
+    """A portable enum column storing the member values (no native database enum)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # Stored lower-cased, so lookups by email are exact matches.
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(32))
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    level: so.Mapped[Level] = so.mapped_column(enum_column(Level), default=Level.MEMBER)
+    is_admin: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow
+    )
+
+    # Usernames are unique whatever their case: gifts find recipients by username.
+    __table_args__ = (
+        sa.Index("uq_users_username_lower", sa.func.lower(username), unique=True),
+    )
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username}>"
+
+
+def find_by_login(identifier: str) -> User | None:
+    """The user whose email or username (any case) is `identifier`."""
+    text = identifier.strip().lower()
+    return db.session.scalar(
+        sa.select(User).where(sa.or_(User.email == text, sa.func.lower(User.username) == text))
+    )
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def find_by_username(username: str) -> User | None:
+    return db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.username) == username.strip().lower())
+    )

@@ -1,0 +1,69 @@
+"""Sign up, log in, log out."""
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth import bp
+from app.auth.forms import LoginForm, LogoutForm, SignupForm
+from app.auth.models import User, find_by_login
+from app.extensions import db, limiter
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, otherwise None."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or "\\" in target:
+        return None
+    return target
+
+
+def _failed(response) -> bool:
+    # Only failed attempts count towards the limit; a successful log-in redirects.
+    return response.status_code not in (302, 303)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"], deduct_when=lambda r: r.status_code == 303)
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        user = User(email=form.email.data.strip().lower(), username=form.username.data.strip())
+        user.set_password(form.password.data)
+        db.session.add(user)
+        db.session.commit()
+        login_user(user)
+        flash(f"Welcome, {user.username}! Your account is ready.", "success")
+        return redirect(safe_next(request.args.get("next")) or url_for("main.index"), 303)
+    return render_template("auth/signup.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("5 per minute", methods=["POST"], deduct_when=_failed)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = find_by_login(form.login.data)
+        if user is not None and user.check_password(form.password.data):
+            login_user(user, remember=form.remember.data)
+            flash("You are logged in.", "success")
+            return redirect(safe_next(request.args.get("next")) or url_for("main.index"), 303)
+        form.password.errors.append("That email/username and password do not match.")
+    return render_template("auth/login.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    form = LogoutForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash("You are logged out.", "info")
+    return redirect(url_for("main.index"), 303)

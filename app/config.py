@@ -1,0 +1,78 @@
+"""Configuration, read from the environment (and `.env` in development)."""
+
+import os
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        return int(raw) if raw.strip() else default
+    except ValueError:
+        raise SystemExit(f"Configuration error: {name} must be a whole number, got {raw!r}.")
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for PostgreSQL URLs however they are spelled."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_env(instance_path: str) -> dict:
+    """Build the configuration mapping from environment variables."""
+    default_db = "sqlite:///" + str(Path(instance_path) / "app.db")
+    secret_key = os.environ.get("SECRET_KEY", "")
+    stripe_key = os.environ.get("STRIPE_SECRET_KEY", "")
+    return {
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            os.environ.get("DATABASE_URL") or default_db
+        ),
+        "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "STRIPE_SECRET_KEY": stripe_key,
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        # Empty means Stripe's real API; development points this at the emulator.
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "").rstrip("/"),
+        "BILLING_ENABLED": bool(stripe_key),
+        "BILLING_CURRENCY": os.environ.get("BILLING_CURRENCY", "gbp").lower(),
+        "BILLING_LOCALE": os.environ.get("BILLING_LOCALE", "en_GB"),
+        # Optional overrides of catalog amounts, in minor units (see app/catalog).
+        "CATALOG_AMOUNTS": {
+            key: _int(f"PRICE_{key.upper()}", default)
+            for key, default in (
+                ("premium_monthly", 700),
+                ("premium_annual", 7000),
+                ("gold", 2000),
+                ("platinum", 4000),
+                ("gold_to_platinum", 2000),
+            )
+        },
+        "WEBHOOK_MAX_BYTES": _int("WEBHOOK_MAX_BYTES", 256 * 1024),
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def harden_for_production(config: dict) -> None:
+    """Secure cookie flags for anything that is neither development nor a test run."""
+    config.update(
+        SESSION_COOKIE_SECURE=True,
+        REMEMBER_COOKIE_SECURE=True,
+        PREFERRED_URL_SCHEME="https",
+    )

@@ -1,0 +1,51 @@
+"""Error pages in the site's own layout, for every status a user can meet."""
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Please go back and try again."),
+    403: ("Not allowed", "You do not have access to this page."),
+    404: ("Page not found", "There is nothing here. Check the address, or start from the home page."),
+    405: ("Not allowed", "That action is not available here."),
+    413: ("Too large", "What you sent is larger than we accept."),
+    429: ("Slow down", "Too many attempts from your address. Please wait a minute and try again."),
+    500: ("Something went wrong", "An error on our side stopped this page. Nothing was charged. Please try again."),
+    503: ("Temporarily unavailable", "This part of the site is not available right now. Nothing was charged."),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/webhooks/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def render_error(status: int, message: str | None = None):
+    title, default = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    text = message or default
+    if wants_json():
+        return jsonify(error=text), status
+    return render_template("errors/error.html", status=status, title=title, message=text), status
+
+
+def register_errorhandlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, "The form expired or was sent from elsewhere. "
+                                 "Please reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        # Messages given to abort(…, description=…) are written for users; Werkzeug's own
+        # are not, and the rate limiter's ("5 per 1 minute") are not either.
+        own = error.description if error.description != type(error).description else None
+        if error.code == 429:
+            own = None
+        return render_error(error.code or 500, own)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return render_error(500)

@@ -1,0 +1,3 @@
+"""Every model, imported in one place so Alembic and the app see the whole schema."""
+
+from app.auth.models import User  # noqa: F401

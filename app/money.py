@@ -1,0 +1,16 @@
+"""Money is integer minor units plus an explicit currency; Babel formats it for people."""
+
+from babel.numbers import format_currency, get_currency_precision
+
+
+def to_major(amount_minor: int, currency: str):
+    """Minor units (pence, cents) to a Decimal in major units for the currency."""
+    from decimal import Decimal
+
+    digits = get_currency_precision(currency.upper())
+    return Decimal(amount_minor).scaleb(-digits)
+
+
+def format_money(amount_minor: int, currency: str, locale: str = "en_GB") -> str:
+    """Format e.g. (2000, "gbp") as "£20.00"."""
+    return format_currency(to_major(amount_minor, currency), currency.upper(), locale=locale)

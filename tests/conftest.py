@@ -1,0 +1,140 @@
+"""Shared fixtures: an app on a migrated database, cleaned after every test."""
+
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from app import create_app
+from app.auth.models import Level, User
+from app.config import normalise_database_url
+from app.extensions import db, limiter
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "correct horse battery"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a service is missing locally; in CI a missing service is a failure."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+
+
+def test_config(database_url: str, **extra) -> dict:
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "STRIPE_SECRET_KEY": "",
+        "BILLING_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+    config.update(extra)
+    return config
+
+
+def reset_schema(app) -> None:
+    """Drop whatever is there and build the schema the only way it is built: migrations."""
+    with app.app_context():
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            else:
+                meta = sa.MetaData()
+                meta.reflect(conn)
+                meta.drop_all(conn)
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def _migrated(database_url):
+    reset_schema(create_app(test_config(database_url)))
+
+
+@pytest.fixture
+def app_config(database_url) -> dict:
+    """Override in a test module to change configuration before the app is built."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, _migrated, app_config):
+    app = create_app(test_config(database_url, **app_config))
+    limiter.reset()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            tables = [t for t in reversed(db.metadata.sorted_tables)]
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user and return it, loaded and detached, for use outside app contexts."""
+    counter = iter(range(1, 10_000))
+
+    def make(username: str | None = None, *, email: str | None = None,
+             level: Level = Level.MEMBER, password: str = PASSWORD, admin: bool = False) -> User:
+        n = next(counter)
+        username = username or f"user{n}"
+        with app.app_context():
+            user = User(email=email or f"{username.lower()}@example.com", username=username,
+                        level=level, is_admin=admin)
+            user.set_password(password)
+            db.session.add(user)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+            return user
+
+    return make
+
+
+def csrf_token(client, path: str = "/") -> str:
+    """The CSRF token a browser would have, read from the page's meta tag."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client):
+    def do(user_or_login, password: str = PASSWORD):
+        name = getattr(user_or_login, "email", user_or_login)
+        response = client.post("/login", data={
+            "login": name, "password": password, "csrf_token": csrf_token(client, "/login"),
+        })
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return response
+
+    return do
