@@ -70,10 +70,18 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.main import bp as main_bp
     from app.pricing import bp as pricing_bp
+    from app.webhooks import bp as webhooks_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(pricing_bp)
+    app.register_blueprint(webhooks_bp)
+    register_webhook_handlers()
+
+
+def register_webhook_handlers() -> None:
+    """Import the modules whose functions register themselves as event handlers."""
+    from app import handlers  # noqa: F401
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -123,5 +131,8 @@ def register_security_headers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from app.auth.cli import users
+    from app.billing.cli import billing
+    from app.webhooks import cli as _webhook_commands  # noqa: F401  (adds to `billing`)
 
     app.cli.add_command(users)
+    app.cli.add_command(billing)

@@ -1,3 +1,5 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 
 from app.auth.models import User  # noqa: F401
+from app.catalog.models import CatalogPrice  # noqa: F401
+from app.webhooks.models import StripeEvent  # noqa: F401

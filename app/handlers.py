@@ -1,0 +1,5 @@
+"""Every module that registers Stripe event handlers, imported once at start-up.
+
+Each feature keeps its handlers beside its service functions; adding a feature's handlers
+means adding its module here, never touching the webhook endpoint.
+"""

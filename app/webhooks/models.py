@@ -1,0 +1,38 @@
+"""The audit table of every verified Stripe event."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app.auth.models import utcnow
+from app.extensions import db
+
+
+class StripeEvent(db.Model):
+    """One row per Stripe event id; the unique id is what makes delivery idempotent."""
+
+    __tablename__ = "stripe_events"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    stripe_id: so.Mapped[str] = so.mapped_column(sa.String(255), unique=True)
+    type: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
+    livemode: so.Mapped[bool]
+    created: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True))  # Stripe's time
+    received_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, index=True)
+    processed_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # Why a processed event had no effect ("no handler", "livemode mismatch"), if it had none.
+    note: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    payload: so.Mapped[dict] = so.mapped_column(sa.JSON)
+
+    @property
+    def status(self) -> str:
+        if self.processed_at is not None:
+            return "processed"
+        return "failed" if self.last_error else "pending"
+
+    def __repr__(self) -> str:
+        return f"<StripeEvent {self.stripe_id} {self.type} {self.status}>"

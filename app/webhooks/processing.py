@@ -1,0 +1,130 @@
+"""Store and handle one verified Stripe event, exactly once.
+
+The event row is written in the same transaction as the handler's effects. A repeat of a
+processed event does nothing. A handler that raises rolls back its effects; the row is then
+kept (in a transaction of its own) with the error and attempt count, ready for a retry.
+Concurrent deliveries of one event serialise on the unique event id: the second insert
+waits for the first transaction and then finds the event processed.
+"""
+
+import enum
+import logging
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.auth.models import utcnow
+from app.billing import gateway
+from app.extensions import db
+from app.webhooks.models import StripeEvent
+from app.webhooks.registry import HANDLERS, Event
+
+log = logging.getLogger("app.webhooks")
+
+
+class Outcome(enum.Enum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"  # already processed earlier: no effect
+    IGNORED = "ignored"  # stored, but for the other mode (test vs live)
+    UNHANDLED = "unhandled"  # stored; no handler for the type
+    FAILED = "failed"
+
+    @property
+    def ok(self) -> bool:
+        return self is not Outcome.FAILED
+
+
+def receive(payload: dict) -> Outcome:
+    """Store and handle a verified event payload; commits. Never raises for handler errors."""
+    event_id, event_type = payload["id"], payload["type"]
+    try:
+        row = _claim(payload)
+        if row.processed_at is not None:
+            db.session.commit()
+            log.info("stripe event %s (%s): already processed, no effect", event_id, event_type)
+            return Outcome.DUPLICATE
+        outcome = _handle(row)
+        db.session.commit()
+    except Exception as exc:  # the handler's effects are rolled back; the event is kept
+        db.session.rollback()
+        log.exception("stripe event %s (%s): handling failed", event_id, event_type)
+        _record_failure(payload, exc)
+        return Outcome.FAILED
+    log.info("stripe event %s (%s): %s", event_id, event_type, outcome.value)
+    return outcome
+
+
+def _locked(stripe_id: str) -> StripeEvent | None:
+    return db.session.scalar(
+        sa.select(StripeEvent).where(StripeEvent.stripe_id == stripe_id)
+        .with_for_update().execution_options(populate_existing=True))
+
+
+def _claim(payload: dict, tries: int = 3) -> StripeEvent:
+    """The event's row, inserted or locked, inside the current transaction."""
+    for attempt in range(tries):
+        row = _locked(payload["id"])
+        if row is not None:
+            return row
+        row = _new_row(payload)
+        db.session.add(row)
+        try:
+            db.session.flush()  # waits for a concurrent insert of the same id to finish
+            return row
+        except (IntegrityError, OperationalError):
+            # Another delivery stored it first; nothing else is in this transaction yet.
+            db.session.rollback()
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _new_row(payload: dict) -> StripeEvent:
+    return StripeEvent(
+        stripe_id=payload["id"],
+        type=payload["type"],
+        livemode=bool(payload.get("livemode")),
+        created=datetime.fromtimestamp(int(payload.get("created") or 0), timezone.utc),
+        payload=payload,
+    )
+
+
+def _handle(row: StripeEvent) -> Outcome:
+    row.attempts += 1
+    handler = HANDLERS.get(row.type)
+    if row.livemode != gateway.livemode():
+        row.note, outcome = "livemode mismatch", Outcome.IGNORED
+    elif handler is None:
+        row.note, outcome = "no handler", Outcome.UNHANDLED
+    else:
+        handler(Event.from_payload(row.payload))
+        row.note, outcome = None, Outcome.PROCESSED
+    row.processed_at = utcnow()
+    row.last_error = None
+    return outcome
+
+
+def _record_failure(payload: dict, exc: Exception) -> None:
+    message = f"{type(exc).__name__}: {exc}"[:2000]
+    for _ in range(3):
+        try:
+            row = _locked(payload["id"])
+            if row is None:
+                row = _new_row(payload)
+                row.attempts = 0
+                db.session.add(row)
+            if row.processed_at is None:  # a concurrent delivery may have succeeded meanwhile
+                row.attempts = (row.attempts or 0) + 1
+                row.last_error = message
+            db.session.commit()
+            return
+        except (IntegrityError, OperationalError):
+            db.session.rollback()
+    log.error("stripe event %s (%s): could not record the failure", payload["id"],
+              payload["type"])
+
+
+def replay(row: StripeEvent) -> Outcome:
+    """Handle a stored event again (operators' replay); a processed one is left alone."""
+    return receive(row.payload)

@@ -1,0 +1,60 @@
+"""`POST /webhooks/stripe`: verify, then store and handle in one transaction."""
+
+import json
+import logging
+
+import stripe
+from flask import current_app, jsonify, request
+
+from app.extensions import csrf, limiter
+from app.webhooks import bp
+from app.webhooks.processing import receive
+
+log = logging.getLogger("app.webhooks")
+
+
+def _refuse(status: int, message: str):
+    log.info("webhook refused (%s): %s", status, message)
+    return jsonify(error=message), status
+
+
+@bp.post("/webhooks/stripe")
+@csrf.exempt
+@limiter.exempt
+def stripe_webhook():
+    config = current_app.config
+    if not config["BILLING_ENABLED"]:
+        return _refuse(503, "Billing is disabled on this server (no STRIPE_SECRET_KEY).")
+    if not config["STRIPE_WEBHOOK_SECRET"]:
+        return _refuse(503, "Webhooks are not configured (no STRIPE_WEBHOOK_SECRET).")
+
+    cap = config["WEBHOOK_MAX_BYTES"]
+    if (request.content_length or 0) > cap:
+        return _refuse(413, f"Body larger than {cap} bytes.")
+    body = request.stream.read(cap + 1)
+    if len(body) > cap:
+        return _refuse(413, f"Body larger than {cap} bytes.")
+
+    header = request.headers.get("Stripe-Signature")
+    if not header:
+        return _refuse(400, "Missing Stripe-Signature header.")
+    try:
+        stripe.WebhookSignature.verify_header(
+            body.decode("utf-8", "replace"), header, config["STRIPE_WEBHOOK_SECRET"],
+            tolerance=config["WEBHOOK_TOLERANCE_SECONDS"])
+    except stripe.SignatureVerificationError as exc:
+        return _refuse(400, f"Invalid signature: {exc.user_message or exc}")
+
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return _refuse(400, "Body is not valid JSON.")
+    if not (isinstance(payload, dict) and isinstance(payload.get("id"), str)
+            and isinstance(payload.get("type"), str) and payload["id"] and payload["type"]):
+        return _refuse(400, "Event has no id or type.")
+
+    outcome = receive(payload)
+    if not outcome.ok:
+        # 5xx makes Stripe retry; the stored row keeps the error for operators.
+        return jsonify(error="Handling failed; the event is stored and will be retried."), 500
+    return jsonify(received=True, outcome=outcome.value), 200
