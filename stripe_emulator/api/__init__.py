@@ -1,0 +1,127 @@
+"""The /v1 API: a blueprint, the `route` decorator every endpoint uses, and the
+shared list/expand machinery."""
+import functools
+
+from flask import Blueprint, current_app, request
+
+from ..errors import InvalidRequest, missing
+from ..params import decode, validate
+from ..store import PREFIXES, public
+
+bp = Blueprint("api", __name__, url_prefix="/v1")
+
+# (object type, field) -> function(store, obj) for fields served only on `expand`.
+INCLUDABLE = {}
+
+
+def store():
+    return current_app.config["STORE"]
+
+
+def route(rule, methods=("GET",), schema=None):
+    """Register an API endpoint: decode and validate params, hold the store lock, and
+    serve the returned object with the requested expansions."""
+    def decorator(fn):
+        @functools.wraps(fn)
+        def view(**kwargs):
+            source = request.form if request.method == "POST" else request.args
+            tree = decode(source.items(multi=True))
+            params = validate(tree, {"expand": ["str"], **(schema or {})})
+            expand = params.pop("expand", [])
+            st = store()
+            with st.lock:
+                result = fn(st, params, **kwargs)
+                return render(st, result, expand)
+        bp.add_url_rule(rule, fn.__name__, view, methods=list(methods))
+        return fn
+    return decorator
+
+
+def fetch(st, ident, kind, resource=None):
+    """The stored object or Stripe's 404."""
+    obj = st.get(ident, kind)
+    if obj is None:
+        raise missing(resource or kind.replace(".", " ").replace("_", " "), ident)
+    return obj
+
+
+def render(st, obj, expand):
+    """A public copy of `obj` with `expand` paths replaced by their objects."""
+    out = public(obj)
+    for path in expand:
+        _expand(st, out, path.split("."), path)
+    return out
+
+
+def _expand(st, node, parts, full):
+    if isinstance(node, list):
+        for item in node:
+            _expand(st, item, parts, full)
+        return
+    if not isinstance(node, dict):
+        return
+    field, rest = parts[0], parts[1:]
+    include = INCLUDABLE.get((node.get("object"), field))
+    if include is not None and field not in node:
+        node[field] = public(include(st, st.objects.get(node.get("id"), node)))
+    elif field not in node:
+        raise InvalidRequest(
+            f"This property cannot be expanded ({full}).", param="expand")
+    value = node[field]
+    if isinstance(value, str) and _expandable_id(value):
+        target = st.objects.get(value)
+        if target is not None:
+            node[field] = value = public(target)
+    if rest:
+        _expand(st, value, rest, full)
+
+
+def _expandable_id(value):
+    return value.split("_", 1)[0] in PREFIXES or value.startswith("cs_test_")
+
+
+def paginate(objects, params, url):
+    """Stripe's cursor pagination over a newest-first list."""
+    limit = params.get("limit") or 10
+    if not 1 <= limit <= 100:
+        raise InvalidRequest("Invalid limit: must be between 1 and 100", param="limit",
+                             code="parameter_invalid_integer")
+    created = params.get("created") or {}
+    if created:
+        objects = [o for o in objects if _in_range(o["created"], created)]
+    if params.get("starting_after"):
+        ids = [o["id"] for o in objects]
+        cursor = params["starting_after"]
+        if cursor not in ids:
+            raise missing("object", cursor, param="starting_after")
+        objects = objects[ids.index(cursor) + 1:]
+    elif params.get("ending_before"):
+        ids = [o["id"] for o in objects]
+        cursor = params["ending_before"]
+        if cursor not in ids:
+            raise missing("object", cursor, param="ending_before")
+        objects = objects[:ids.index(cursor)][-limit:]
+    page = objects[:limit]
+    return {"object": "list", "data": page, "has_more": len(objects) > limit, "url": url}
+
+
+def _in_range(value, bounds):
+    checks = {"gt": value > bounds.get("gt", value - 1),
+              "gte": value >= bounds.get("gte", value),
+              "lt": value < bounds.get("lt", value + 1),
+              "lte": value <= bounds.get("lte", value)}
+    return all(checks.values())
+
+
+def require(params, *names):
+    from ..errors import missing_param
+    for name in names:
+        if params.get(name) in (None, ""):
+            raise missing_param(name)
+
+
+def register_all(app):
+    """Import the endpoint modules (they attach themselves to `bp`) and mount it."""
+    from . import (checkout, customers, events_webhooks, intents,  # noqa: F401
+                   payment_methods, products_prices, subscriptions)
+    app.register_blueprint(bp)

@@ -1,0 +1,148 @@
+"""Checkout Sessions: create, retrieve (with `expand[]=line_items`), list, expire."""
+from . import INCLUDABLE, fetch, paginate, require, route
+from ..errors import InvalidRequest
+from ..events import emit
+from ..ops import checkout as checkout_ops
+from ..params import LIST
+from ..shapes import list_object
+from ..shapes.checkout import item, session as session_shape
+from ..shapes.customers import setup_intent
+from ..store import public
+
+CREATE = {
+    "mode": ("payment", "subscription", "setup"), "success_url": "str",
+    "cancel_url": "str", "line_items": [{"price": "str", "quantity": "int"}],
+    "customer": "str", "customer_email": "str",
+    "customer_creation": ("always", "if_required"), "client_reference_id": "str",
+    "metadata": "map", "allow_promotion_codes": "bool", "expires_at": "int",
+    "locale": "str", "currency": "str", "payment_method_types": ["str"],
+    "billing_address_collection": ("auto", "required"),
+    "payment_intent_data": {"metadata": "map", "description": "str",
+                            "setup_future_usage": ("off_session", "on_session"),
+                            "receipt_email": "str"},
+    "subscription_data": {"trial_period_days": "int", "metadata": "map",
+                          "description": "str"},
+    "setup_intent_data": {"metadata": "map", "description": "str"},
+}
+
+
+def _line_items(st, params):
+    lines = params.get("line_items") or []
+    if params["mode"] == "setup":
+        if lines:
+            raise InvalidRequest("You cannot pass `line_items` in `setup` mode.",
+                                 param="line_items")
+        return []
+    if not lines:
+        raise InvalidRequest("`line_items` is required in `payment` and `subscription` "
+                             "mode.", code="parameter_missing", param="line_items")
+    items = []
+    for i, line in enumerate(lines):
+        if not line.get("price"):
+            raise InvalidRequest("You must specify either `price` or `price_data` in "
+                                 "each line item.", code="parameter_missing",
+                                 param=f"line_items[{i}][price]")
+        price = fetch(st, line["price"], "price")
+        if not price["active"]:
+            raise InvalidRequest(f"The price specified ({price['id']}) is inactive.",
+                                 param=f"line_items[{i}][price]")
+        recurring = price["type"] == "recurring"
+        if params["mode"] == "payment" and recurring:
+            raise InvalidRequest("You specified `payment` mode but passed a recurring "
+                                 "price. Either switch to `subscription` mode or use only "
+                                 "one-time prices.", param=f"line_items[{i}][price]")
+        if params["mode"] == "subscription" and not recurring:
+            raise InvalidRequest("You must provide at least one recurring price in "
+                                 "`subscription` mode when using prices.",
+                                 param=f"line_items[{i}][price]")
+        product = st.get(price["product"], "product")
+        items.append(item(public(price), line.get("quantity") or 1,
+                          product["name"] if product else price["product"]))
+    if len({i["currency"] for i in items}) > 1:
+        raise InvalidRequest("All prices must use the same currency.",
+                             param="line_items")
+    return items
+
+
+@route("/checkout/sessions", ["POST"], CREATE)
+def create_session(st, params):
+    require(params, "mode", "success_url")
+    if params.get("customer") and params.get("customer_email"):
+        raise InvalidRequest("You may only specify one of these parameters: customer, "
+                             "customer_email.", param="customer_email")
+    if params.get("customer"):
+        fetch(st, params["customer"], "customer")
+    if params.get("subscription_data") and params["mode"] != "subscription":
+        raise InvalidRequest("`subscription_data` is only allowed in `subscription` mode.",
+                             param="subscription_data")
+    if params.get("payment_intent_data") and params["mode"] != "payment":
+        raise InvalidRequest("`payment_intent_data` is only allowed in `payment` mode.",
+                             param="payment_intent_data")
+    now = st.now()
+    expires_at = params.get("expires_at") or now + 24 * 3600
+    if not now + 1800 <= expires_at <= now + 24 * 3600:
+        raise InvalidRequest("The `expires_at` timestamp must be between 30 minutes and "
+                             "24 hours from Checkout Session creation.",
+                             param="expires_at")
+    items = _line_items(st, params)
+    total = sum(i["amount_total"] for i in items) if items else None
+    session = session_shape(
+        now, st.base_url, params["mode"], success_url=params["success_url"],
+        cancel_url=params.get("cancel_url"), customer=params.get("customer"),
+        customer_email=params.get("customer_email"),
+        customer_creation=params.get("customer_creation") or (
+            "if_required" if params["mode"] != "subscription" and
+            not params.get("customer") else None),
+        client_reference_id=params.get("client_reference_id"),
+        metadata=params.get("metadata") or {}, expires_at=expires_at,
+        allow_promotion_codes=params.get("allow_promotion_codes"),
+        locale=params.get("locale"), amount_subtotal=total, amount_total=total,
+        currency=items[0]["currency"] if items else params.get("currency"),
+        billing_address_collection=params.get("billing_address_collection"),
+        payment_method_collection="always" if params["mode"] == "subscription" else None)
+    if params["mode"] == "setup":
+        si = st.add(setup_intent(now, customer=params.get("customer"),
+                                 metadata=(params.get("setup_intent_data") or {})
+                                 .get("metadata") or {}))
+        session["setup_intent"] = si["id"]
+        emit(st, "setup_intent.created", si)
+    session["_line_items"] = items
+    session["_payment_intent_data"] = params.get("payment_intent_data") or {}
+    session["_subscription_data"] = params.get("subscription_data") or {}
+    return st.add(session)
+
+
+def _session_line_items(st, session):
+    return list_object(session.get("_line_items", []),
+                       f"/v1/checkout/sessions/{session['id']}/line_items")
+
+
+INCLUDABLE[("checkout.session", "line_items")] = _session_line_items
+
+
+@route("/checkout/sessions/<ident>")
+def retrieve_session(st, params, ident):
+    return fetch(st, ident, "checkout.session", "checkout.session")
+
+
+@route("/checkout/sessions/<ident>/line_items", schema=LIST)
+def session_line_items(st, params, ident):
+    session = fetch(st, ident, "checkout.session", "checkout.session")
+    return paginate(session["_line_items"], {**params, "created": None},
+                    f"/v1/checkout/sessions/{ident}/line_items")
+
+
+@route("/checkout/sessions/<ident>/expire", ["POST"])
+def expire_session(st, params, ident):
+    return checkout_ops.expire(st, fetch(st, ident, "checkout.session", "checkout.session"))
+
+
+@route("/checkout/sessions", schema={**LIST, "customer": "str", "payment_intent": "str",
+                                     "subscription": "str",
+                                     "status": ("open", "complete", "expired")})
+def list_sessions(st, params):
+    items = st.all("checkout.session")
+    for field in ("customer", "payment_intent", "subscription", "status"):
+        if params.get(field):
+            items = [s for s in items if s[field] == params[field]]
+    return paginate(items, params, "/v1/checkout/sessions")

@@ -1,0 +1,98 @@
+"""Customers."""
+from . import fetch, paginate, route
+from .search import SCHEMA as SEARCH, search
+from ..errors import InvalidRequest
+from ..events import emit, emit_updated
+from ..params import ADDRESS, LIST
+from ..shapes import address
+from ..shapes.catalog import deleted
+from ..shapes.customers import customer as customer_shape
+from ..store import snapshot
+
+FIELDS = {"email": "str", "name": "str", "description": "str", "phone": "str",
+          "address": ADDRESS, "metadata": "map", "preferred_locales": ["str"],
+          "invoice_settings": {"default_payment_method": "str", "footer": "str"},
+          "tax_exempt": ("none", "exempt", "reverse"), "payment_method": "str"}
+
+
+def _apply(st, cus, params):
+    params = dict(params)
+    settings = params.pop("invoice_settings", None)
+    if settings:
+        pm_id = settings.get("default_payment_method")
+        if pm_id:
+            pm = st.get(pm_id, "payment_method")
+            if pm is None or pm["customer"] != cus["id"]:
+                raise InvalidRequest(
+                    f"No such PaymentMethod: '{pm_id}'; it must be attached to this "
+                    "customer before it can be its default.",
+                    param="invoice_settings[default_payment_method]",
+                    code="resource_missing")
+        for key in ("default_payment_method", "footer"):
+            if key in settings:
+                cus["invoice_settings"][key] = settings[key] or None
+    if "address" in params:
+        value = params.pop("address")
+        cus["address"] = address(value) if value else None
+    if "metadata" in params:
+        meta = params.pop("metadata")
+        cus["metadata"] = {k: v for k, v in {**cus["metadata"], **meta}.items()
+                           if v != ""} if meta else {}
+    cus.update({k: (v if v != "" else None) for k, v in params.items()})
+
+
+@route("/customers", ["POST"], FIELDS)
+def create_customer(st, params):
+    from ..ops.payments import attach, resolve_pm
+    pm_id = params.pop("payment_method", None)
+    cus = st.add(customer_shape(st.now()))
+    settings = params.pop("invoice_settings", None)
+    _apply(st, cus, params)
+    emit(st, "customer.created", cus)
+    if pm_id:
+        attach(st, resolve_pm(st, pm_id), cus)
+    if settings:
+        before = snapshot(cus)
+        _apply(st, cus, {"invoice_settings": settings})
+        emit_updated(st, "customer.updated", cus, before)
+    return cus
+
+
+@route("/customers/<ident>")
+def retrieve_customer(st, params, ident):
+    cus = st.objects.get(ident)
+    if cus is not None and cus["object"] == "customer" and cus.get("deleted"):
+        return deleted(cus)
+    return fetch(st, ident, "customer")
+
+
+@route("/customers/<ident>", ["POST"], FIELDS)
+def update_customer(st, params, ident):
+    cus = fetch(st, ident, "customer")
+    params.pop("payment_method", None)
+    before = snapshot(cus)
+    _apply(st, cus, params)
+    emit_updated(st, "customer.updated", cus, before)
+    return cus
+
+
+@route("/customers/<ident>", ["DELETE"])
+def delete_customer(st, params, ident):
+    cus = fetch(st, ident, "customer")
+    cus["deleted"] = True
+    emit(st, "customer.deleted", {k: v for k, v in cus.items() if k != "deleted"})
+    return deleted(cus)
+
+
+@route("/customers", schema={**LIST, "email": "str"})
+def list_customers(st, params):
+    items = st.all("customer")
+    if params.get("email"):
+        items = [c for c in items if c["email"] == params["email"]]
+    return paginate(items, params, "/v1/customers")
+
+
+@route("/customers/search", schema=SEARCH)
+def search_customers(st, params):
+    return search(st.all("customer"), params.get("query", ""), params,
+                  "/v1/customers/search")

@@ -1,0 +1,158 @@
+"""Control endpoints under /_emulator/ for tests and demos (JSON, no auth)."""
+from flask import Blueprint, current_app, jsonify, request
+
+from .errors import InvalidRequest, StripeError, missing
+from .ops import checkout as checkout_ops
+from .ops import payments as payment_ops
+from .ops import subscriptions as sub_ops
+from .store import public
+
+bp = Blueprint("control", __name__, url_prefix="/_emulator")
+
+CONFIG_TYPES = {"duplicate": bool, "shuffle_window": int, "delay_ms": int,
+                "delivery_enabled": bool, "retry_schedule": list}
+
+
+def _store():
+    return current_app.config["STORE"]
+
+
+def _delivery():
+    return current_app.config["DELIVERY"]
+
+
+def _body():
+    return request.get_json(silent=True) or {}
+
+
+@bp.errorhandler(StripeError)
+def stripe_error(exc):
+    return jsonify(exc.body()), exc.status
+
+
+@bp.post("/reset")
+def reset():
+    """Forget every object, event, delivery and setting (API keys are kept)."""
+    st = _store()
+    with st.lock:
+        _delivery().reset()
+        st.reset()
+    return jsonify({"reset": True})
+
+
+@bp.get("/deliveries")
+def deliveries():
+    st = _store()
+    event_id = request.args.get("event")
+    with st.lock:
+        data = [dict(d) for d in st.deliveries if not event_id or d["event_id"] == event_id]
+    return jsonify({"data": data})
+
+
+@bp.post("/events/<ident>/redeliver")
+def redeliver(ident):
+    st = _store()
+    with st.lock:
+        event = st.get(ident, "event")
+        if event is None:
+            raise missing("event", ident)
+        count = _delivery().redeliver(event)
+    return jsonify({"event": ident, "scheduled": count})
+
+
+def _session(st, ident):
+    session = st.get(ident, "checkout.session")
+    if session is None:
+        raise missing("checkout.session", ident)
+    return session
+
+
+@bp.post("/checkout/sessions/<ident>/complete")
+def complete(ident):
+    """Complete a session exactly as the hosted page would."""
+    body = _body()
+    st = _store()
+    with st.lock:
+        session = _session(st, ident)
+        method = body.get("method", "card")
+        if method not in ("card", "delayed"):
+            raise InvalidRequest("method must be card or delayed", param="method")
+        checkout_ops.complete(st, session, card=body.get("card", "4242424242424242"),
+                              method=method, email=body.get("email"),
+                              name=body.get("name"))
+        return jsonify(public(session))
+
+
+@bp.post("/checkout/sessions/<ident>/settle")
+def settle(ident):
+    outcome = _body().get("outcome")
+    if outcome not in ("succeeded", "failed"):
+        raise InvalidRequest("outcome must be succeeded or failed", param="outcome")
+    st = _store()
+    with st.lock:
+        return jsonify(public(checkout_ops.settle(st, _session(st, ident), outcome)))
+
+
+@bp.post("/checkout/sessions/<ident>/expire")
+def expire(ident):
+    st = _store()
+    with st.lock:
+        return jsonify(public(checkout_ops.expire(st, _session(st, ident))))
+
+
+@bp.post("/charges/<ident>/dispute")
+def dispute(ident):
+    st = _store()
+    with st.lock:
+        ch = st.get(ident, "charge")
+        if ch is None:
+            raise missing("charge", ident)
+        return jsonify(public(payment_ops.dispute(st, ch, _body().get("reason",
+                                                                      "fraudulent"))))
+
+
+@bp.route("/config", methods=["GET", "POST"])
+def config():
+    st = _store()
+    with st.lock:
+        if request.method == "POST":
+            for key, value in _body().items():
+                kind = CONFIG_TYPES.get(key)
+                if kind is None:
+                    raise InvalidRequest(f"Unknown config key: {key}", param=key,
+                                         code="parameter_unknown")
+                if kind is list:
+                    value = [float(v) for v in value]
+                st.config[key] = kind(value)
+        return jsonify(dict(st.config))
+
+
+@bp.post("/clock/advance")
+def advance_clock():
+    """Move the emulator's clock; expire sessions and renew subscriptions now due."""
+    seconds = int(_body().get("seconds", 0))
+    if seconds < 0:
+        raise InvalidRequest("The clock only moves forward.", param="seconds")
+    st = _store()
+    with st.lock:
+        st.clock_offset += seconds
+        checkout_ops.expire_due(st)
+        sub_ops.advance(st)
+        return jsonify({"now": st.now(), "offset": st.clock_offset})
+
+
+@bp.get("/clock")
+def clock():
+    st = _store()
+    return jsonify({"now": st.now(), "offset": st.clock_offset})
+
+
+@bp.post("/flush")
+def flush():
+    """Wait (up to ~10 s) until every queued delivery has been attempted."""
+    timeout = float(_body().get("timeout", 10))
+    emptied = _delivery().flush(timeout=min(timeout, 30))
+    return jsonify({"empty": emptied, "pending": _delivery().pending_count()}), \
+        200 if emptied else 504
+
+

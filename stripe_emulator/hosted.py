@@ -1,0 +1,116 @@
+"""Hosted pages: Checkout at the session's `url`, and a minimal billing portal."""
+from flask import Blueprint, current_app, redirect, render_template, request
+
+from . import cards
+from .errors import CardError, InvalidRequest
+from .ops import checkout as checkout_ops
+from .ops import subscriptions as sub_ops
+from .events import emit_updated
+from .store import snapshot
+
+bp = Blueprint("hosted", __name__)
+
+ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf",
+                "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
+SYMBOLS = {"gbp": "£", "usd": "$", "eur": "€", "jpy": "¥", "cad": "CA$", "aud": "A$"}
+
+
+@bp.app_template_filter("money")
+def money(amount, currency):
+    """Minor units to a display string: 700, "gbp" -> "£7.00"."""
+    currency = (currency or "").lower()
+    value = amount if currency in ZERO_DECIMAL else amount / 100
+    text = f"{value:,.0f}" if currency in ZERO_DECIMAL else f"{value:,.2f}"
+    symbol = SYMBOLS.get(currency)
+    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+
+
+def _store():
+    return current_app.config["STORE"]
+
+
+def _success_url(session):
+    return session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
+
+
+def _render(session, error=None, status=200, chosen=None):
+    choices = [cards.CARDS[n] for n in cards.HOSTED_CHOICES]
+    return render_template("checkout.html", session=session, error=error,
+                           items=session.get("_line_items", []), choices=choices,
+                           chosen=chosen or choices[0].number,
+                           trial=session["_subscription_data"].get("trial_period_days"),
+                           now=_store().now()), status
+
+
+@bp.get("/checkout/<ident>")
+def checkout_page(ident):
+    st = _store()
+    with st.lock:
+        session = st.get(ident, "checkout.session")
+        if session is None:
+            return render_template("message.html", title="Session not found",
+                                   text="This Checkout Session does not exist."), 404
+        if session["status"] == "open" and session["expires_at"] <= st.now():
+            checkout_ops.expire(st, session)
+        return _render(session)
+
+
+@bp.post("/checkout/<ident>")
+def checkout_submit(ident):
+    st = _store()
+    choice = request.form.get("payment", "")
+    with st.lock:
+        session = st.get(ident, "checkout.session")
+        if session is None:
+            return render_template("message.html", title="Session not found",
+                                   text="This Checkout Session does not exist."), 404
+        try:
+            if choice == "delayed":
+                checkout_ops.complete(st, session, method="delayed",
+                                      email=request.form.get("email") or None,
+                                      name=request.form.get("name") or None)
+            else:
+                checkout_ops.complete(st, session, card=choice,
+                                      email=request.form.get("email") or None,
+                                      name=request.form.get("name") or None)
+        except CardError as exc:
+            return _render(session, error=exc.message, status=402, chosen=choice)
+        except InvalidRequest as exc:
+            return _render(session, error=exc.message, status=400, chosen=choice)
+        return redirect(_success_url(session), code=303)
+
+
+@bp.get("/billing_portal/<ident>")
+def portal_page(ident):
+    st = _store()
+    with st.lock:
+        portal = st.get(ident, "billing_portal.session")
+        if portal is None:
+            return render_template("message.html", title="Portal session not found",
+                                   text="This billing portal session does not exist."), 404
+        customer = st.get(portal["customer"], "customer")
+        subs = [s for s in st.all("subscription") if s["customer"] == customer["id"]]
+        pms = [p for p in st.all("payment_method") if p["customer"] == customer["id"]]
+        return render_template("portal.html", portal=portal, customer=customer,
+                               subscriptions=subs, payment_methods=pms)
+
+
+@bp.post("/billing_portal/<ident>/subscriptions/<sub_id>")
+def portal_update(ident, sub_id):
+    st = _store()
+    action = request.form.get("action")
+    with st.lock:
+        portal = st.get(ident, "billing_portal.session")
+        sub = st.get(sub_id, "subscription")
+        if portal is None or sub is None or sub["customer"] != portal["customer"]:
+            return render_template("message.html", title="Not found", text=""), 404
+        if action in ("cancel", "resume") and sub["status"] != "canceled":
+            before = snapshot(sub)
+            flag = action == "cancel"
+            period_end = sub["items"]["data"][0]["current_period_end"]
+            sub.update(cancel_at_period_end=flag, cancel_at=period_end if flag else None,
+                       canceled_at=st.now() if flag else None)
+            emit_updated(st, "customer.subscription.updated", sub, before)
+        elif action == "cancel_now" and sub["status"] != "canceled":
+            sub_ops.cancel(st, sub)
+    return redirect(f"/billing_portal/{ident}", code=303)

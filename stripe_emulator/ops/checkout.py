@@ -1,0 +1,142 @@
+"""Completing, settling and expiring Checkout Sessions: the one code path shared by
+the hosted page and the control endpoint."""
+from .. import cards
+from ..errors import CardError, InvalidRequest
+from ..events import emit
+from ..shapes.checkout import customer_details
+from ..shapes.customers import customer as customer_shape
+from ..shapes.payments import payment_intent
+from . import subscriptions
+from .payments import attach, charge_intent, decline, new_bank_pm, new_card_pm, \
+    settle_intent
+
+DEFAULT_EMAIL = "customer@example.com"
+
+
+def _ensure_open(st, session):
+    if session["status"] == "open" and session["expires_at"] <= st.now():
+        expire(st, session)
+    if session["status"] != "open":
+        raise InvalidRequest(f"This Checkout Session is no longer open "
+                             f"(status: {session['status']}).")
+
+
+def _customer(st, session, email, name, always):
+    if session["customer"]:
+        return st.get(session["customer"], "customer")
+    if not always:
+        return None
+    cus = st.add(customer_shape(st.now(), email=email, name=name))
+    emit(st, "customer.created", cus)
+    session["customer"] = cus["id"]
+    return cus
+
+
+def complete(st, session, card=None, method="card", email=None, name=None):
+    """Pay (or save a card for) an open session; raises CardError on a decline and
+    leaves the session open, exactly like the hosted page."""
+    _ensure_open(st, session)
+    email = email or session["customer_email"] or _known_email(st, session) or DEFAULT_EMAIL
+    if method == "delayed" and session["mode"] != "payment":
+        raise InvalidRequest("Delayed payment methods are only offered in payment mode.",
+                             param="method")
+    test_card = None if method == "delayed" else cards.lookup(card)
+    if method != "delayed" and test_card is None:
+        raise CardError("Your card number is incorrect.", code="incorrect_number",
+                        param="number")
+    handler = {"payment": _complete_payment, "subscription": _complete_subscription,
+               "setup": _complete_setup}[session["mode"]]
+    handler(st, session, test_card, email, name)
+    session["status"] = "complete"
+    session["customer_details"] = customer_details(email, name)
+    emit(st, "checkout.session.completed", session)
+    return session
+
+
+def _known_email(st, session):
+    cus = st.get(session["customer"] or "", "customer")
+    return cus["email"] if cus else None
+
+
+def _complete_payment(st, session, test_card, email, name):
+    data = session["_payment_intent_data"]
+    cus = _customer(st, session, email, name, session["customer_creation"] == "always")
+    pm = (new_bank_pm(st, email, name) if test_card is None
+          else new_card_pm(st, test_card.number, email, name))
+    if cus and data.get("setup_future_usage"):
+        attach(st, pm, cus)
+    pi = st.get(session["payment_intent"] or "", "payment_intent")
+    if pi is None:
+        pi = st.add(payment_intent(
+            st.now(), session["amount_total"], session["currency"],
+            customer=cus["id"] if cus else None, metadata=dict(data.get("metadata") or {}),
+            description=data.get("description"), receipt_email=email,
+            setup_future_usage=data.get("setup_future_usage"),
+            payment_method_types=[pm["type"]]))
+        session["payment_intent"] = pi["id"]
+        emit(st, "payment_intent.created", pi)
+    charge_intent(st, pi, pm)  # raises on decline; the session stays open
+    session["payment_status"] = "paid" if pi["status"] == "succeeded" else "unpaid"
+
+
+def _complete_subscription(st, session, test_card, email, name):
+    trial = session["_subscription_data"].get("trial_period_days")
+    if test_card.attach_decline:
+        raise decline(test_card.attach_decline)
+    if test_card.charge_decline and not trial:
+        raise decline(test_card.charge_decline)
+    cus = _customer(st, session, email, name, always=True)
+    pm = new_card_pm(st, test_card.number, email, name)
+    attach(st, pm, cus)
+    lines = [(st.get(li["price"]["id"], "price"), li["quantity"])
+             for li in session["_line_items"]]
+    sub, inv = subscriptions.start(st, cus, lines, pm, trial,
+                                   session["_subscription_data"].get("metadata"))
+    session.update(subscription=sub["id"], invoice=inv["id"],
+                   payment_status="no_payment_required" if trial else "paid")
+
+
+def _complete_setup(st, session, test_card, email, name):
+    if test_card.attach_decline:
+        raise decline(test_card.attach_decline)
+    cus = _customer(st, session, email, name, session["customer_creation"] == "always")
+    pm = new_card_pm(st, test_card.number, email, name)
+    si = st.get(session["setup_intent"], "setup_intent")
+    if cus:
+        attach(st, pm, cus)
+        si["customer"] = cus["id"]
+    si.update(payment_method=pm["id"], status="succeeded")
+    emit(st, "setup_intent.succeeded", si)
+    session["payment_status"] = "no_payment_required"
+
+
+def settle(st, session, outcome):
+    """Finish a delayed payment: async_payment_succeeded or async_payment_failed."""
+    pi = st.get(session["payment_intent"] or "", "payment_intent")
+    if session["status"] != "complete" or pi is None or pi["status"] != "processing":
+        raise InvalidRequest("This Checkout Session has no delayed payment to settle.")
+    settle_intent(st, pi, outcome == "succeeded")
+    if outcome == "succeeded":
+        session["payment_status"] = "paid"
+        emit(st, "checkout.session.async_payment_succeeded", session)
+    else:
+        emit(st, "checkout.session.async_payment_failed", session)
+    return session
+
+
+def expire(st, session):
+    if session["status"] != "open":
+        raise InvalidRequest(f"Only Checkout Sessions with a status in [\"open\"] can be "
+                             f"expired. This Checkout Session has a status of "
+                             f"\"{session['status']}\".")
+    session["status"] = "expired"
+    emit(st, "checkout.session.expired", session)
+    return session
+
+
+def expire_due(st):
+    """Expire open sessions whose expires_at has passed on the emulator's clock."""
+    for session in st.all("checkout.session"):
+        if session["status"] == "open" and session["expires_at"] <= st.now():
+            expire(st, session)
+

@@ -1,0 +1,171 @@
+"""Payment methods, charging, refunds and disputes."""
+from .. import cards
+from ..errors import CardError, InvalidRequest, missing
+from ..events import emit, emit_updated
+from ..shapes.customers import (billing_details, card_details, payment_method,
+                                us_bank_account_details)
+from ..shapes.payments import charge as charge_shape, dispute as dispute_shape, outcome
+from ..shapes.payments import refund as refund_shape
+from ..store import public, snapshot
+
+# Stripe's magic test payment method ids.
+MAGIC_PMS = {
+    "pm_card_visa": "4242424242424242",
+    "pm_card_mastercard": "5555555555554444",
+    "pm_card_chargeDeclined": "4000000000000002",
+    "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
+    "pm_card_chargeCustomerFail": "4000000000000341",
+}
+
+
+def new_card_pm(st, number, email=None, name=None):
+    card = cards.lookup(number)
+    if card is None:
+        raise CardError("Your card number is incorrect.", code="incorrect_number",
+                        param="number")
+    pm = payment_method(st.now(), "card", card_details(card), billing_details(email, name))
+    pm["_card"] = card.number
+    st.add(pm)
+    return pm
+
+
+def new_bank_pm(st, email=None, name=None):
+    """The delayed ("bank debit") method the hosted page offers."""
+    return st.add(payment_method(st.now(), "us_bank_account", us_bank_account_details(),
+                                 billing_details(email, name)))
+
+
+def resolve_pm(st, ident, param="payment_method"):
+    """A stored payment method, or a fresh one for a magic test id."""
+    if ident in MAGIC_PMS:
+        return new_card_pm(st, MAGIC_PMS[ident])
+    pm = st.get(ident, "payment_method")
+    if pm is None:
+        raise missing("PaymentMethod", ident, param=param)
+    return pm
+
+
+def decline(code, message=None, **extra):
+    return CardError(message or cards.DECLINE_MESSAGES.get(code, "Your card was declined."),
+                     code="card_declined", decline_code=code, **extra)
+
+
+def attach(st, pm, customer):
+    card = cards.lookup(pm.get("_card"))
+    if card and card.attach_decline:
+        raise decline(card.attach_decline)
+    if pm["customer"] == customer["id"]:
+        return pm
+    if pm["customer"]:
+        raise InvalidRequest("The payment method you provided has already been attached "
+                             "to a customer.", param="payment_method")
+    pm["customer"] = customer["id"]
+    emit(st, "payment_method.attached", pm)
+    return pm
+
+
+def detach(st, pm):
+    customer = st.get(pm["customer"] or "", "customer")
+    if customer is None:
+        raise InvalidRequest("The payment method you provided is not attached to a "
+                             "customer so detachment is impossible.")
+    pm["customer"] = None
+    emit(st, "payment_method.detached", pm, {"customer": customer["id"]})
+    if customer["invoice_settings"]["default_payment_method"] == pm["id"]:
+        before = snapshot(customer)
+        customer["invoice_settings"]["default_payment_method"] = None
+        emit_updated(st, "customer.updated", customer, before)
+    return pm
+
+
+def charge_intent(st, pi, pm):
+    """Try to collect a payment intent with a payment method: emits the charge and
+    intent events; raises CardError on decline (the state change stays, as at Stripe)."""
+    pi["payment_method"] = pm["id"]
+    ch = st.add(charge_shape(st.now(), st.base_url, pi["amount"], pi["currency"], pm,
+                             customer=pi["customer"], payment_intent=pi["id"],
+                             metadata=dict(pi["metadata"]),
+                             description=pi["description"],
+                             receipt_email=pi["receipt_email"]))
+    pi["latest_charge"] = ch["id"]
+    if pm["type"] != "card":
+        ch["outcome"] = outcome("authorized", message="Payment pending.")
+        pi["status"] = "processing"
+        emit(st, "charge.pending", ch)
+        emit(st, "payment_intent.processing", pi)
+        return ch
+    card = cards.lookup(pm.get("_card"))
+    if card and card.charge_decline:
+        fail_charge(st, pi, ch, card.charge_decline)
+        raise decline(card.charge_decline, charge=ch["id"], payment_intent=public(pi))
+    succeed_charge(st, pi, ch)
+    return ch
+
+
+def succeed_charge(st, pi, ch):
+    ch.update(status="succeeded", paid=True, captured=True, amount_captured=ch["amount"],
+              outcome=ch["outcome"] or outcome("authorized"))
+    pi.update(status="succeeded", amount_received=pi["amount"], last_payment_error=None)
+    emit(st, "charge.succeeded", ch)
+    emit(st, "payment_intent.succeeded", pi)
+
+
+def fail_charge(st, pi, ch, decline_code):
+    message = cards.DECLINE_MESSAGES.get(decline_code, "Your card was declined.")
+    ch.update(status="failed", failure_code="card_declined", failure_message=message,
+              outcome=outcome("issuer_declined", decline_code,
+                              "The bank did not return any further details with this "
+                              "decline."))
+    pm = st.get(ch["payment_method"] or "", "payment_method")
+    pi.update(status="requires_payment_method", last_payment_error={
+        "charge": ch["id"], "code": "card_declined", "decline_code": decline_code,
+        "doc_url": "https://stripe.com/docs/error-codes/card-declined",
+        "message": message, "payment_method": public(pm) if pm else None,
+        "type": "card_error"})
+    pi["payment_method"] = None
+    emit(st, "charge.failed", ch)
+    emit(st, "payment_intent.payment_failed", pi)
+
+
+def settle_intent(st, pi, succeeded):
+    """Finish a processing (delayed) payment one way or the other."""
+    ch = st.get(pi["latest_charge"], "charge")
+    if pi["status"] != "processing" or ch is None:
+        raise InvalidRequest(f"PaymentIntent {pi['id']} is not processing.")
+    if succeeded:
+        succeed_charge(st, pi, ch)
+    else:
+        fail_charge(st, pi, ch, "insufficient_funds")
+        ch["failure_code"] = "insufficient_funds"
+
+
+def refund(st, ch, amount=None, reason=None, metadata=None):
+    if ch["status"] != "succeeded":
+        raise InvalidRequest(f"Charge {ch['id']} has not succeeded; it cannot be refunded.",
+                             param="charge")
+    left = ch["amount"] - ch["amount_refunded"]
+    amount = left if amount is None else amount
+    if left <= 0:
+        raise InvalidRequest(f"Charge {ch['id']} has already been refunded.",
+                             code="charge_already_refunded")
+    if not 0 < amount <= left:
+        raise InvalidRequest(f"Refund amount ({amount}) is greater than unrefunded amount "
+                             f"on charge ({left})", param="amount")
+    re = st.add(refund_shape(st.now(), ch, amount, reason=reason,
+                             metadata=metadata or {}))
+    before = snapshot(ch)
+    ch["amount_refunded"] += amount
+    ch["refunded"] = ch["amount_refunded"] == ch["amount"]
+    ch["refunds"]["data"].insert(0, public(re))
+    emit(st, "refund.created", re)
+    emit_updated(st, "charge.refunded", ch, before)
+    return re
+
+
+def dispute(st, ch, reason="fraudulent"):
+    dp = st.add(dispute_shape(st.now(), ch, reason))
+    before = snapshot(ch)
+    ch["disputed"] = True
+    emit(st, "charge.dispute.created", dp)
+    emit_updated(st, "charge.updated", ch, before)
+    return dp
