@@ -1,0 +1,86 @@
+"""Extract the object shapes the Stripe emulator must match into compact test data.
+
+Reads Stripe's published fixtures (../shared/stripe/fixtures3.json by default) and writes
+tests/data/stripe_shapes.json: for each object type the emulator serves, its sorted
+top-level keys, plus the keys of a few nested hashes the app reads. The conformance test
+reads only that file, so a fresh clone does not need ../shared.
+
+    python scripts/extract_stripe_shapes.py [--fixtures PATH] [--out PATH]
+"""
+import argparse
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+SERVED = [
+    "product", "price", "customer", "payment_method", "setup_intent", "payment_intent",
+    "charge", "refund", "dispute", "checkout.session", "item", "event",
+    "webhook_endpoint", "subscription", "subscription_item", "invoice", "line_item",
+    "invoice_payment", "billing_portal.session", "plan", "deleted_product",
+    "deleted_price", "deleted_customer", "deleted_webhook_endpoint",
+]
+
+# Nested hashes the app reads: (type, dotted path). Lists are entered at their first
+# element, so "subscription.items.data" means "keys of a subscription item".
+NESTED = [
+    ("subscription", "items.data"),
+    ("price", "recurring"),
+    ("customer", "invoice_settings"),
+    ("customer", "address"),
+    ("payment_method", "card"),
+    ("payment_method", "billing_details"),
+    ("checkout.session", "customer_details"),
+    ("invoice", "lines.data"),
+    ("invoice", "status_transitions"),
+    ("line_item", "period"),
+    ("line_item", "parent.subscription_item_details"),
+    ("charge", "outcome"),
+    ("charge", "refunds"),
+    ("event", "request"),
+]
+
+
+def _walk(obj, path):
+    for part in path.split("."):
+        obj = obj[part]
+        if isinstance(obj, list):
+            obj = obj[0]
+    return obj
+
+
+def extract(fixtures):
+    resources = fixtures["resources"]
+    return {
+        "source": "stripe/openapi fixtures3.json (see ../shared/stripe/README.md)",
+        "top_level": {kind: sorted(resources[kind]) for kind in SERVED},
+        "nested": {f"{kind}:{path}": sorted(_walk(resources[kind], path))
+                   for kind, path in NESTED},
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fixtures",
+                        default=ROOT.parent / "shared" / "stripe" / "fixtures3.json")
+    parser.add_argument("--out", default=ROOT / "tests" / "data" / "stripe_shapes.json")
+    args = parser.parse_args(argv)
+    with open(args.fixtures, encoding="utf-8") as fh:
+        shapes = extract(json.load(fh))
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # One line per type keeps the file small and its diffs readable.
+    lines = ["{", f'  "source": {json.dumps(shapes["source"])},']
+    for section in ("top_level", "nested"):
+        lines.append(f'  "{section}": {{')
+        entries = [f"    {json.dumps(k)}: {json.dumps(v)}"
+                   for k, v in shapes[section].items()]
+        lines.append(",\n".join(entries))
+        lines.append("  }," if section == "top_level" else "  }")
+    lines.append("}")
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {out} ({len(shapes['top_level'])} types)")
+
+
+if __name__ == "__main__":
+    main()
