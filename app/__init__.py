@@ -43,6 +43,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("stripe").setLevel(logging.WARNING)  # it logs every request at INFO
     if not app.config["BILLING_ENABLED"]:
         app.logger.info("STRIPE_SECRET_KEY is not set: billing is disabled.")
 

@@ -12,8 +12,7 @@ from app.money import format_money
 
 
 def _matches(price, offer: Offer) -> bool:
-    recurring = price.get("recurring")
-    interval = recurring.get("interval") if recurring else None
+    interval = price.recurring.interval if price.recurring else None
     return (price.unit_amount == offer.amount and price.currency == offer.currency
             and interval == offer.item.interval and price.active)
 
@@ -51,7 +50,8 @@ def sync_catalog() -> list[str]:
             key = f"catalog-price-{item.key}-{offer.amount}-{offer.currency}-{item.interval}"
             price = gateway.create_price(_price_params(offer, product.id), idempotency_key=key)
             changes.append(f"created price {price.id}")
-        _remember(offer, price.id, product.id)
+        if _remember(offer, price.id, product.id):
+            changes.append("saved locally")
         amount = format_money(offer.amount, offer.currency)
         per = f" per {item.interval}" if item.interval else ""
         report.append(f"{item.key}: {', '.join(changes) or 'unchanged'} ({amount}{per})")
@@ -59,7 +59,8 @@ def sync_catalog() -> list[str]:
     return report
 
 
-def _remember(offer: Offer, price_id: str, product_id: str) -> None:
+def _remember(offer: Offer, price_id: str, product_id: str) -> bool:
+    """Store the price's ids and amount locally; True if anything changed."""
     row = stored_price(offer.item.lookup_key) or CatalogPrice(lookup_key=offer.item.lookup_key)
     values = dict(stripe_price_id=price_id, stripe_product_id=product_id, amount=offer.amount,
                   currency=offer.currency, interval=offer.item.interval)
@@ -67,3 +68,5 @@ def _remember(offer: Offer, price_id: str, product_id: str) -> None:
         for key, value in values.items():
             setattr(row, key, value)
         db.session.add(row)
+        return True
+    return False

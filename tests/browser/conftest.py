@@ -2,11 +2,7 @@
 
 import os
 import shutil
-import threading
-
 import pytest
-from werkzeug.serving import make_server
-
 from tests.conftest import need
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -14,29 +10,6 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-
-
-class LiveServer:
-    """The app served over HTTP by Werkzeug's threaded server, in a background thread."""
-
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.thread.join(5)
-
-
-@pytest.fixture
-def live_server(app):
-    with LiveServer(app) as server:
-        yield server
 
 
 @pytest.fixture(scope="session")
