@@ -47,15 +47,15 @@ def start(st, customer, lines, pm, trial_days=None, metadata=None):
     sub["billing_cycle_anchor"] = sub["items"]["data"][0]["current_period_end"] \
         if trial_days else now
     st.add(sub)
-    emit(st, "customer.subscription.created", sub)
-    invoice = bill(st, sub, "subscription_create", trial=bool(trial_days))
+    invoice = bill(st, sub, "subscription_create", trial=bool(trial_days), created=True)
     return sub, invoice
 
 
-def bill(st, sub, reason, trial=False, before=None):
+def bill(st, sub, reason, trial=False, before=None, created=False):
     """Invoice the subscription's current period and try to collect it; `before` is
-    the snapshot the resulting customer.subscription.updated is reported against."""
-    before = before or snapshot(sub)
+    the snapshot the resulting customer.subscription.updated is reported against.
+    For a new subscription (`created`), customer.subscription.created goes out once
+    the first invoice exists, as at Stripe (it already names its latest_invoice)."""
     customer = st.get(sub["customer"], "customer")
     items = sub["items"]["data"]
     period = (items[0]["current_period_start"], items[0]["current_period_end"])
@@ -76,6 +76,10 @@ def bill(st, sub, reason, trial=False, before=None):
     inv.update(subtotal=total, subtotal_excluding_tax=total, total=total,
                total_excluding_tax=total, amount_due=total, amount_remaining=total)
     st.add(inv)
+    if created:
+        sub["latest_invoice"] = inv["id"]
+        emit(st, "customer.subscription.created", sub)
+    before = before or snapshot(sub)
     emit(st, "invoice.created", inv)
     customer["next_invoice_sequence"] += 1
     inv.update(status="open", number=f"{customer['invoice_prefix']}-"

@@ -136,7 +136,7 @@ def endpoint(stripe_client, receiver):
         {"url": receiver.url, "enabled_events": ["*"]})
 
 
-def event_types(stripe_client, **params):
-    """Event types oldest first (the API lists newest first)."""
+def event_types(stripe_client, skip=("product.", "price."), **params):
+    """Event types oldest first (the API lists newest first), catalog events left out."""
     events = stripe_client.v1.events.list({"limit": 100, **params})
-    return [e.type for e in reversed(events.data)]
+    return [e.type for e in reversed(events.data) if not e.type.startswith(skip)]

@@ -1,0 +1,40 @@
+"""Small builders shared by the emulator tests."""
+
+
+def one_time_price(client, name="Gold", amount=2000, currency="gbp", lookup_key=None):
+    product = client.v1.products.create({"name": name})
+    params = {"product": product.id, "currency": currency, "unit_amount": amount}
+    if lookup_key:
+        params["lookup_key"] = lookup_key
+    return client.v1.prices.create(params)
+
+
+def monthly_price(client, name="Premium", amount=700, interval="month"):
+    product = client.v1.products.create({"name": name})
+    return client.v1.prices.create({"product": product.id, "currency": "gbp",
+                                    "unit_amount": amount,
+                                    "recurring": {"interval": interval}})
+
+
+def payment_session(client, price, **extra):
+    params = {"mode": "payment", "line_items": [{"price": price.id, "quantity": 1}],
+              "success_url": "http://127.0.0.1:5000/done?session_id={CHECKOUT_SESSION_ID}",
+              "cancel_url": "http://127.0.0.1:5000/cancelled",
+              "customer_email": "buyer@example.com", "client_reference_id": "upgrade-1",
+              "metadata": {"upgrade_id": "1"},
+              "payment_intent_data": {"metadata": {"upgrade_id": "1"}}}
+    params.update(extra)
+    return client.v1.checkout.sessions.create(params)
+
+
+def subscription_session(client, price, trial_days=None, **extra):
+    params = {"mode": "subscription", "line_items": [{"price": price.id, "quantity": 1}],
+              "success_url": "http://127.0.0.1:5000/done?session_id={CHECKOUT_SESSION_ID}",
+              "cancel_url": "http://127.0.0.1:5000/pricing",
+              "customer_email": "sub@example.com", "client_reference_id": "user-7",
+              "allow_promotion_codes": True,
+              "subscription_data": {"metadata": {"user_id": "7"}}}
+    if trial_days:
+        params["subscription_data"]["trial_period_days"] = trial_days
+    params.update(extra)
+    return client.v1.checkout.sessions.create(params)
