@@ -1,6 +1,6 @@
 """Fixtures for the emulator's own tests: an in-process emulator per module (reset per
 test), an SDK client pointed at it, and a local webhook receiver."""
-import http.server
+import http.server as http_server
 import json
 import threading
 import time
@@ -81,7 +81,7 @@ class Receiver:
         self.lock = threading.Lock()
         receiver = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(http_server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
@@ -96,14 +96,16 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http_server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks/stripe"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def events(self):
+    def events(self, skip=("product.", "price.")):
+        """Received events in arrival order, catalog events left out."""
         with self.lock:
-            return [json.loads(r["body"]) for r in self.requests]
+            events = [json.loads(r["body"]) for r in self.requests]
+        return [e for e in events if not e["type"].startswith(skip)]
 
     def types(self):
         return [e["type"] for e in self.events()]
