@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 
 import stripe
 from flask import current_app, jsonify, request
@@ -16,6 +17,14 @@ log = logging.getLogger("app.webhooks")
 def _refuse(status: int, message: str):
     log.info("webhook refused (%s): %s", status, message)
     return jsonify(error=message), status
+
+
+def _signed_in_future(header: str, tolerance: int) -> bool:
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isdigit():
+            return int(value) > time.time() + tolerance
+    return False
 
 
 @bp.post("/webhooks/stripe")
@@ -44,6 +53,9 @@ def stripe_webhook():
             tolerance=config["WEBHOOK_TOLERANCE_SECONDS"])
     except stripe.SignatureVerificationError as exc:
         return _refuse(400, f"Invalid signature: {exc.user_message or exc}")
+    if _signed_in_future(header, config["WEBHOOK_TOLERANCE_SECONDS"]):
+        # Stripe's library only rejects old timestamps; a clock far ahead is no better.
+        return _refuse(400, "Invalid signature: timestamp is in the future.")
 
     try:
         payload = json.loads(body)
