@@ -53,6 +53,7 @@ class EmulatorServer:
         self.port = self._server.server_port
         self.store.base_url = self.url
         self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.1},
                                         name="stripe-emulator", daemon=True)
         self._thread.start()
         return self
