@@ -1,0 +1,154 @@
+"""Every object the emulator serves has the top-level keys of Stripe's own fixture for
+its type (tests/data/stripe_shapes.json, extracted by scripts/extract_stripe_shapes.py
+from stripe/openapi's fixtures3.json), and the official SDK parses it into its class."""
+import json
+import pathlib
+
+import pytest
+import requests
+import stripe
+
+from .helpers import monthly_price, one_time_price, payment_session, subscription_session
+
+SHAPES = json.loads((pathlib.Path(__file__).parent.parent / "data" /
+                     "stripe_shapes.json").read_text())
+
+# Fixture keys the emulator leaves out, and why. Keep this short.
+OMISSIONS = {}
+
+# Keys the emulator serves beyond the fixture, as Stripe itself does.
+ADDITIONS = {
+    # Only in the create response: the endpoint's signing secret.
+    "webhook_endpoint": {"secret"},
+}
+
+# A payment method carries one type-specific hash named after its type; the fixture
+# is a card, so for other types `card` is replaced by e.g. `us_bank_account`.
+TYPE_KEYED = {"payment_method"}
+
+
+def shape_name(obj):
+    return f"deleted_{obj['object']}" if obj.get("deleted") else obj["object"]
+
+
+def collect(value, found):
+    """Every Stripe object inside a response, however deeply nested."""
+    if isinstance(value, dict):
+        kind = value.get("object")
+        if isinstance(kind, str) and kind not in ("list", "search_result"):
+            found.setdefault(shape_name(value), []).append(value)
+        for child in value.values():
+            collect(child, found)
+    elif isinstance(value, list):
+        for child in value:
+            collect(child, found)
+    return found
+
+
+def expected_keys(obj):
+    kind = shape_name(obj)
+    keys = set(SHAPES["top_level"][kind]) - OMISSIONS.get(kind, set())
+    keys |= ADDITIONS.get(kind, set()) & set(obj)
+    if kind in TYPE_KEYED and obj.get("type") != "card":
+        keys = (keys - {"card"}) | {obj["type"]}
+    return keys
+
+
+@pytest.fixture
+def served(stripe_client, control, emulator, receiver):
+    """Drive every flow once and gather each object type from raw API responses."""
+    base, auth = emulator.url, {"Authorization": "Bearer sk_test_emulator"}
+    responses = []
+
+    def get(path, **params):
+        resp = requests.get(base + path, params=params, headers=auth)
+        assert resp.status_code == 200, resp.text
+        responses.append(resp.json())
+        return resp.json()
+
+    def post(path, data=None, method="post"):
+        resp = requests.request(method, base + path, data=data or {}, headers=auth)
+        assert resp.status_code == 200, resp.text
+        responses.append(resp.json())
+        return resp.json()
+
+    post("/v1/webhook_endpoints", {"url": receiver.url, "enabled_events[0]": "*"})
+    gold = one_time_price(stripe_client)
+    paid = payment_session(stripe_client, gold, customer_creation="always")
+    control.post(f"/checkout/sessions/{paid.id}/complete", {})
+    delayed = payment_session(stripe_client, gold)
+    control.post(f"/checkout/sessions/{delayed.id}/complete", {"method": "delayed"})
+    sub_session = subscription_session(stripe_client, monthly_price(stripe_client))
+    sub = control.post(f"/checkout/sessions/{sub_session.id}/complete", {})
+    setup = stripe_client.v1.checkout.sessions.create(
+        {"mode": "setup", "customer": sub["customer"], "currency": "gbp",
+         "success_url": "http://127.0.0.1/x"})
+    control.post(f"/checkout/sessions/{setup.id}/complete", {})
+    charge = get("/v1/charges")["data"][-1]
+    post("/v1/refunds", {"charge": charge["id"], "amount": "100"})
+    responses.append(control.post(f"/charges/{charge['id']}/dispute"))
+    post("/v1/billing_portal/sessions", {"customer": sub["customer"]})
+    for path in ("/v1/products", "/v1/prices", "/v1/customers", "/v1/payment_intents",
+                 "/v1/setup_intents", "/v1/refunds", "/v1/checkout/sessions",
+                 "/v1/events", "/v1/webhook_endpoints", "/v1/subscriptions",
+                 "/v1/invoices", "/v1/invoice_payments"):
+        get(path, limit=100)
+    get(f"/v1/checkout/sessions/{paid.id}/line_items")
+    get(f"/v1/invoices/{sub['invoice']}/lines")
+    get("/v1/subscription_items", subscription=sub["subscription"])
+    get("/v1/payment_methods", customer=sub["customer"])
+    get(f"/v1/payment_methods/{get('/v1/payment_intents')['data'][1]['payment_method']}")
+    doomed = stripe_client.v1.products.create({"name": "Doomed"})
+    post(f"/v1/products/{doomed.id}", method="delete")
+    post(f"/v1/customers/{stripe_client.v1.customers.create().id}", method="delete")
+    ep = stripe_client.v1.webhook_endpoints.create({"url": receiver.url,
+                                                    "enabled_events": ["*"]})
+    post(f"/v1/webhook_endpoints/{ep.id}", method="delete")
+    control.flush()
+    return responses, collect(responses, {})
+
+
+def test_every_served_type_matches_the_fixture_keys(served):
+    _, found = served
+    assert set(found) == set(SHAPES["top_level"]), "a served type is missing from the test"
+    for kind, objects in found.items():
+        for obj in objects:
+            assert set(obj) == expected_keys(obj), (
+                kind, sorted(set(obj) ^ expected_keys(obj)))
+
+
+def test_payment_method_types_are_card_and_bank(served):
+    _, found = served
+    assert {pm["type"] for pm in found["payment_method"]} == {"card", "us_bank_account"}
+
+
+@pytest.mark.parametrize("path", sorted(k for k in SHAPES["nested"]))
+def test_nested_hashes_the_app_reads(served, path):
+    kind, dotted = path.split(":")
+    _, found = served
+    for obj in found[kind]:
+        value = obj
+        for part in dotted.split("."):
+            if part not in value:  # e.g. the `card` hash of a bank payment method
+                assert kind in TYPE_KEYED
+                break
+            value = value[part]
+            if isinstance(value, list):
+                if not value:
+                    break
+                value = value[0]
+        else:
+            if value is not None:
+                assert set(value) == set(SHAPES["nested"][path]), (path, sorted(
+                    set(value) ^ set(SHAPES["nested"][path])))
+
+
+def test_the_sdk_parses_every_response(served):
+    responses, found = served
+    for body in responses:
+        parsed = stripe.convert_to_stripe_object(body)
+        # The SDK turns decimal strings (unit_amount_decimal) into Decimal.
+        assert json.loads(json.dumps(parsed.to_dict(), default=str)) == body
+    for kind, objects in found.items():
+        parsed = stripe.convert_to_stripe_object(objects[0])
+        assert type(parsed) is not stripe.StripeObject, f"SDK has no class for {kind}"
