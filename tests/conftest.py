@@ -256,3 +256,17 @@ def site(app, live_server, synced_catalog):
     app.config["STRIPE_WEBHOOK_SECRET"] = endpoint.secret
     app.config["SITE_URL"] = live_server.url
     return live_server
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many browser and PostgreSQL tests ran, so CI output shows they were not skipped."""
+    for marker in ("browser", "postgres"):
+        counts = {}
+        for outcome in ("passed", "failed", "skipped", "error"):
+            reports = [r for r in terminalreporter.stats.get(outcome, [])
+                       if getattr(r, "when", "call") in ("call", "setup")
+                       and marker in getattr(r, "keywords", {})]
+            if reports:
+                counts[outcome] = len({r.nodeid for r in reports})
+        summary = ", ".join(f"{n} {o}" for o, n in counts.items()) or "none collected"
+        terminalreporter.write_line(f"{marker} tests: {summary}")

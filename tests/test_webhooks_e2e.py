@@ -45,7 +45,8 @@ def stored(app) -> dict[str, StripeEvent]:
     return {row.stripe_id: row for row in rows}
 
 
-@pytest.mark.parametrize("backend", ["postgres", "any"])
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres),
+                                     "any"])
 def test_concurrent_deliveries_of_one_event_have_one_effect(app, live_server, recorder,
                                                             database_url, backend):
     if backend == "postgres":
