@@ -93,11 +93,20 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
+            def do_GET(self):  # stands in for the app's success/cancel pages
+                body = f"<h1>Receiver page</h1><p>{self.path}</p>".encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, *args):
                 pass
 
         self.server = http_server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks/stripe"
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        self.url = self.base + "/webhooks/stripe"
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
