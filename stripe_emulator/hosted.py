@@ -33,9 +33,9 @@ def _success_url(session):
     return session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
 
 
-def _render(session, error=None, status=200, chosen=None):
+def _render(session, error=None, status=200, chosen=None, email=None):
     choices = [cards.CARDS[n] for n in cards.HOSTED_CHOICES]
-    return render_template("checkout.html", session=session, error=error,
+    return render_template("checkout.html", session=session, error=error, email=email,
                            items=session.get("_line_items", []), choices=choices,
                            chosen=chosen or choices[0].number,
                            trial=session["_subscription_data"].get("trial_period_days"),
@@ -74,9 +74,11 @@ def checkout_submit(ident):
                                       email=request.form.get("email") or None,
                                       name=request.form.get("name") or None)
         except CardError as exc:
-            return _render(session, error=exc.message, status=402, chosen=choice)
+            return _render(session, error=exc.message, status=402, chosen=choice,
+                           email=request.form.get("email"))
         except InvalidRequest as exc:
-            return _render(session, error=exc.message, status=400, chosen=choice)
+            return _render(session, error=exc.message, status=400, chosen=choice,
+                           email=request.form.get("email"))
         return redirect(_success_url(session), code=303)
 
 
