@@ -116,3 +116,27 @@ def portal_update(ident, sub_id):
         elif action == "cancel_now" and sub["status"] != "canceled":
             sub_ops.cancel(st, sub)
     return redirect(f"/billing_portal/{ident}", code=303)
+
+
+@bp.get("/receipts/<ident>")
+def receipt_page(ident):
+    """The page a charge's `receipt_url` points at."""
+    st = _store()
+    with st.lock:
+        charge = st.get(ident, "charge")
+        if charge is None:
+            return render_template("message.html", title="Receipt not found",
+                                   text="There is no charge with this id."), 404
+        return render_template("receipt.html", charge=charge)
+
+
+@bp.get("/invoices/<ident>")
+def invoice_page(ident):
+    """The page an invoice's `hosted_invoice_url` points at."""
+    st = _store()
+    with st.lock:
+        invoice = st.get(ident, "invoice")
+        if invoice is None:
+            return render_template("message.html", title="Invoice not found",
+                                   text="There is no invoice with this id."), 404
+        return render_template("invoice.html", invoice=invoice)

@@ -111,3 +111,12 @@ def test_customer_address_and_metadata_update(stripe_client):
     # Saving the same values again changes nothing, so no event.
     stripe_client.v1.customers.update(customer.id, {"name": "Ada"})
     assert len(stripe_client.v1.events.list({"type": "customer.updated"}).data) == 1
+
+
+def test_receipt_and_invoice_pages(stripe_client, control):
+    import requests
+    charge = stripe_client.v1.charges.retrieve(paid_charge(stripe_client, control))
+    page = requests.get(charge.receipt_url)
+    assert page.status_code == 200 and "£20.00" in page.text
+    stripe_client.v1.refunds.create({"charge": charge.id})
+    assert "refunded" in requests.get(charge.receipt_url).text

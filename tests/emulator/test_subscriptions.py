@@ -112,3 +112,10 @@ def test_billing_portal_session_and_page(stripe_client, control):
     assert page.status_code == 200 and "Cancel plan" in page.text
     requests.post(f"{portal.url}/subscriptions/{sub.id}", data={"action": "cancel"})
     assert stripe_client.v1.subscriptions.retrieve(sub.id).cancel_at_period_end
+
+
+def test_hosted_invoice_page(stripe_client, control):
+    sub = subscribe(stripe_client, control)
+    invoice = stripe_client.v1.invoices.retrieve(sub.latest_invoice)
+    page = requests.get(invoice.hosted_invoice_url)
+    assert page.status_code == 200 and "£7.00" in page.text and "paid" in page.text
