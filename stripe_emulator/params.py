@@ -52,6 +52,9 @@ def _coerce(value, schema, name):
     if isinstance(schema, dict):
         if value == "":
             return None
+        if isinstance(value, str) and schema is RANGE:
+            exact = _int(value, name)  # `created=123` means exactly that second
+            return {"gte": exact, "lte": exact}
         if not isinstance(value, dict):
             raise invalid_param(name, f"Invalid object: {name} must be a hash")
         return validate(value, schema, name)
@@ -102,7 +105,8 @@ def _map(value, name):
 _LEAVES = {"str": _str, "int": _int, "bool": _bool, "map": _map, "any": lambda v, n: v}
 
 EXPANDABLE = {"expand": ["str"]}
+RANGE = {"gt": "int", "gte": "int", "lt": "int", "lte": "int"}
 LIST = {**EXPANDABLE, "limit": "int", "starting_after": "str", "ending_before": "str",
-        "created": {"gt": "int", "gte": "int", "lt": "int", "lte": "int"}}
+        "created": RANGE}
 ADDRESS = {"city": "str", "country": "str", "line1": "str", "line2": "str",
            "postal_code": "str", "state": "str"}

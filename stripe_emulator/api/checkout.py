@@ -23,6 +23,13 @@ CREATE = {
     "subscription_data": {"trial_period_days": "int", "metadata": "map",
                           "description": "str"},
     "setup_intent_data": {"metadata": "map", "description": "str"},
+    # Accepted as Stripe accepts them; they only echo back into the session.
+    "customer_update": {"address": ("auto", "never"), "name": ("auto", "never"),
+                        "shipping": ("auto", "never")},
+    "tax_id_collection": {"enabled": "bool"}, "automatic_tax": {"enabled": "bool"},
+    "payment_method_collection": ("always", "if_required"),
+    "submit_type": ("auto", "book", "donate", "pay", "subscribe"),
+    "phone_number_collection": {"enabled": "bool"},
 }
 
 
@@ -99,7 +106,12 @@ def create_session(st, params):
         locale=params.get("locale"), amount_subtotal=total, amount_total=total,
         currency=items[0]["currency"] if items else params.get("currency"),
         billing_address_collection=params.get("billing_address_collection"),
-        payment_method_collection="always" if params["mode"] == "subscription" else None)
+        payment_method_collection=params.get("payment_method_collection") or (
+            "always" if params["mode"] == "subscription" else None),
+        submit_type=params.get("submit_type"))
+    for key in ("automatic_tax", "phone_number_collection"):
+        if params.get(key):
+            session[key]["enabled"] = params[key].get("enabled", False)
     if params["mode"] == "setup":
         si = st.add(setup_intent(now, customer=params.get("customer"),
                                  metadata=(params.get("setup_intent_data") or {})
