@@ -71,11 +71,13 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.main import bp as main_bp
     from app.pricing import bp as pricing_bp
+    from app.upgrades import bp as upgrades_bp
     from app.webhooks import bp as webhooks_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(pricing_bp)
+    app.register_blueprint(upgrades_bp)
     app.register_blueprint(webhooks_bp)
     register_webhook_handlers()
 
@@ -133,6 +135,7 @@ def register_security_headers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from app.auth.cli import users
     from app.billing.cli import billing
+    from app.upgrades import cli as _upgrade_commands  # noqa: F401  (adds to `billing`)
     from app.webhooks import cli as _webhook_commands  # noqa: F401  (adds to `billing`)
 
     app.cli.add_command(users)

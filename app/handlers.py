@@ -3,3 +3,5 @@
 Each feature keeps its handlers beside its service functions; adding a feature's handlers
 means adding its module here, never touching the webhook endpoint.
 """
+
+from app.upgrades import handlers as _upgrades  # noqa: F401

@@ -2,4 +2,5 @@
 
 from app.auth.models import User  # noqa: F401
 from app.catalog.models import CatalogPrice  # noqa: F401
+from app.upgrades.models import UserUpgrade  # noqa: F401
 from app.webhooks.models import StripeEvent  # noqa: F401

@@ -10,6 +10,7 @@ from app.access import access_for
 from app.auth.forms import check_username
 from app.auth.models import Level, User, find_by_email, find_by_username
 from app.extensions import db
+from app.services.upgrades import summaries_for as upgrade_summaries
 
 users = AppGroup("users", help="Create and inspect user accounts.")
 
@@ -40,6 +41,7 @@ def user_summary(user: User) -> dict:
         "created_at": user.created_at.isoformat(),
         "level": user.level.value,
         "access": access_for(user).as_dict(),
+        "upgrades": upgrade_summaries(user),
     }
 
 

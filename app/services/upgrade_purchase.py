@@ -1,0 +1,128 @@
+"""Starting a purchase: the rules, the pending upgrade and its Checkout Session."""
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from app import catalog
+from app.auth.models import Level, User, find_by_username, utcnow
+from app.billing import gateway
+from app.billing.errors import CatalogNotSynced
+from app.catalog.levels import UPGRADE_PATHS
+from app.catalog.models import stored_price
+from app.extensions import db
+from app.money import format_money
+from app.upgrades.models import UpgradeStatus, UpgradeType, UserUpgrade
+
+log = logging.getLogger("app.upgrades")
+S = UpgradeStatus
+KIND = "upgrade"  # metadata "kind" on everything we create at Stripe for an upgrade
+
+
+class UpgradeNotAllowed(Exception):
+    """A business rule refused the purchase; `str()` is a sentence for the form."""
+
+    def __init__(self, reason: str, field: str = "upgrade"):
+        super().__init__(reason)
+        self.field = field
+
+
+# --- rules and starting a purchase --------------------------------------------------
+
+def recipient_named(username: str) -> User:
+    user = find_by_username(username or "")
+    if user is None:
+        raise UpgradeNotAllowed(f"There is no user called “{username.strip()}”. "
+                                "Check the username and try again.", field="recipient")
+    return user
+
+
+def offered_type(level: Level, target: Level) -> UpgradeType | None:
+    """The upgrade that takes `level` to `target`, if there is one."""
+    key = UPGRADE_PATHS.get((level, target))
+    return UpgradeType(key) if key else None
+
+
+def check_allowed(purchaser: User, recipient: User, upgrade_type: UpgradeType) -> None:
+    """Raise UpgradeNotAllowed unless `upgrade_type` is a real step up for the recipient."""
+    who = "You" if recipient.id == purchaser.id else f"@{recipient.username}"
+    has = "have" if who == "You" else "has"
+    target = upgrade_type.target
+    if target <= recipient.level:
+        raise UpgradeNotAllowed(f"{who} already {has} the {recipient.level.label} level, "
+                                f"so {upgrade_type.label} is not an upgrade.")
+    if offered_type(recipient.level, target) is not upgrade_type:
+        if upgrade_type is UpgradeType.GOLD_TO_PLATINUM:
+            raise UpgradeNotAllowed("Gold to Platinum is only for accounts at the Gold level.")
+        raise UpgradeNotAllowed(f"{who} already {has} Gold: choose Gold to Platinum instead.")
+    in_flight = db.session.scalar(sa.select(UserUpgrade).where(
+        UserUpgrade.recipient_id == recipient.id, UserUpgrade.status == S.PROCESSING))
+    if in_flight is not None and target <= in_flight.type.target:
+        whom = "you" if who == "You" else who
+        raise UpgradeNotAllowed(f"An upgrade to {in_flight.type.target.label} for {whom} is "
+                                "already being paid for. Please wait for it to finish.")
+
+
+def reusable_upgrade(purchaser: User, recipient: User,
+                     upgrade_type: UpgradeType) -> UserUpgrade | None:
+    """The same purchase, still pending with an open Checkout Session (a double submit)."""
+    soon = utcnow() + timedelta(minutes=2)
+    return db.session.scalar(sa.select(UserUpgrade).where(
+        UserUpgrade.purchaser_id == purchaser.id, UserUpgrade.recipient_id == recipient.id,
+        UserUpgrade.type == upgrade_type, UserUpgrade.status == S.PENDING,
+        UserUpgrade.checkout_url.is_not(None), UserUpgrade.checkout_expires_at > soon,
+    ).order_by(UserUpgrade.id.desc()).limit(1))
+
+
+def start_upgrade(purchaser: User, recipient: User, upgrade_type: UpgradeType) -> UserUpgrade:
+    """A pending upgrade at the synced price; CatalogNotSynced if the price is not at Stripe."""
+    check_allowed(purchaser, recipient, upgrade_type)
+    price = stored_price(upgrade_type.value)
+    offer = catalog.offer(upgrade_type.value)
+    if price is None or (price.amount, price.currency) != (offer.amount, offer.currency):
+        raise CatalogNotSynced()
+    upgrade = UserUpgrade(purchaser_id=purchaser.id, recipient_id=recipient.id,
+                          type=upgrade_type, status=S.PENDING, amount=price.amount,
+                          currency=price.currency, level_before=recipient.level)
+    db.session.add(upgrade)
+    db.session.flush()
+    log.info("upgrade %s: started, %s for user %s by user %s (%s)", upgrade.id,
+             upgrade_type.value, recipient.id, purchaser.id,
+             format_money(price.amount, price.currency))
+    return upgrade
+
+
+def open_checkout(upgrade: UserUpgrade, success_url: str, cancel_url: str) -> UserUpgrade:
+    """Create the upgrade's Checkout Session at Stripe (payment mode) and remember it."""
+    price = stored_price(upgrade.type.value)
+    if price is None:
+        raise CatalogNotSynced()
+    metadata = {"kind": KIND, "upgrade_id": str(upgrade.id),
+                "purchaser_id": str(upgrade.purchaser_id),
+                "recipient_id": str(upgrade.recipient_id), "upgrade_type": upgrade.type.value}
+    session = gateway.create_checkout_session({
+        "mode": "payment",
+        "line_items": [{"price": price.stripe_price_id, "quantity": 1}],
+        # The purchaser pays, so Checkout is prefilled with their email, never the recipient's.
+        "customer_email": upgrade.purchaser.email,
+        "client_reference_id": f"upgrade-{upgrade.id}",
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata,
+                                "description": f"{upgrade.type.label} upgrade #{upgrade.id}"},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }, idempotency_key=f"upgrade-{upgrade.id}-checkout")
+    upgrade.stripe_checkout_session_id = session.id
+    upgrade.checkout_url = session.url
+    upgrade.checkout_expires_at = datetime.fromtimestamp(session.expires_at, timezone.utc)
+    db.session.flush()
+    log.info("upgrade %s: checkout session %s created", upgrade.id, session.id)
+    return upgrade
+
+
+def abandon_checkout(upgrade: UserUpgrade, reason: str) -> None:
+    """Close a pending upgrade whose Checkout Session could not be created."""
+    log.warning("upgrade %s: checkout could not start (%s); closing it", upgrade.id, reason)
+    upgrade.move_to(S.EXPIRED)
+    db.session.flush()

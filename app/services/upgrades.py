@@ -1,0 +1,258 @@
+"""Upgrade verbs: apply Stripe's checkout and charge state, refund, flag disputes.
+
+Every function flushes and never commits: the route, webhook or CLI command owns the
+transaction. Status moves go through `UserUpgrade.move_to`, and the recipient's level
+changes only here, in the same transaction as the status change.
+"""
+
+import logging
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from app.auth.models import Level, User, utcnow
+from app.billing import gateway
+from app.extensions import db
+from app.money import format_money
+from app.services.upgrade_purchase import (KIND, UpgradeNotAllowed, abandon_checkout,  # noqa: F401
+                                           check_allowed, offered_type, open_checkout,
+                                           recipient_named, reusable_upgrade, start_upgrade)
+from app.upgrades.models import UpgradeStatus, UserUpgrade
+
+log = logging.getLogger("app.upgrades")
+S = UpgradeStatus
+
+
+class UpgradeNotReady(Exception):
+    """An event refers to a payment we have not applied yet; failing makes Stripe retry."""
+
+
+# --- finding the upgrade a Stripe object belongs to ---------------------------------
+
+def _locked(model, *conditions):
+    return db.session.scalar(sa.select(model).where(*conditions).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def _id_of(value) -> str | None:
+    """A Stripe id whether the field holds the id or the expanded object."""
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def _metadata_upgrade_id(obj: dict) -> int | None:
+    metadata = obj.get("metadata") or {}
+    raw = str(metadata.get("upgrade_id") or "")
+    return int(raw) if metadata.get("kind") == KIND and raw.isdigit() else None
+
+
+def upgrade_for_session(session: dict) -> UserUpgrade | None:
+    """The upgrade a Checkout Session pays for, or None if it is not one of ours."""
+    upgrade = _locked(UserUpgrade, UserUpgrade.stripe_checkout_session_id == session["id"])
+    if upgrade is not None:
+        return upgrade
+    upgrade_id = _metadata_upgrade_id(session)
+    upgrade = _locked(UserUpgrade, UserUpgrade.id == upgrade_id) if upgrade_id else None
+    if upgrade is None:
+        log.info("checkout session %s: not an upgrade of ours, ignored", session["id"])
+        return None
+    if upgrade.stripe_checkout_session_id not in (None, session["id"]):
+        log.warning("checkout session %s claims upgrade %s, which belongs to session %s; "
+                    "ignored", session["id"], upgrade.id, upgrade.stripe_checkout_session_id)
+        return None
+    # Created at Stripe, but we never stored it (the request died after the call).
+    upgrade.stripe_checkout_session_id = session["id"]
+    return upgrade
+
+
+def upgrade_for_payment(payment_intent, charge_id: str | None,
+                        metadata_source: dict | None = None) -> UserUpgrade | None:
+    """The upgrade paid by a payment intent or charge (or named in metadata)."""
+    pi_id = _id_of(payment_intent)
+    if pi_id:
+        found = _locked(UserUpgrade, UserUpgrade.stripe_payment_intent_id == pi_id)
+        if found is not None:
+            return found
+    if charge_id:
+        found = _locked(UserUpgrade, UserUpgrade.stripe_charge_id == charge_id)
+        if found is not None:
+            return found
+    upgrade_id = _metadata_upgrade_id(metadata_source or {})
+    return _locked(UserUpgrade, UserUpgrade.id == upgrade_id) if upgrade_id else None
+
+
+def remember_payment(upgrade: UserUpgrade, payment_intent=None, charge=None) -> None:
+    """Store the payment intent, charge id and receipt link once known."""
+    pi_id = _id_of(payment_intent)
+    if isinstance(payment_intent, dict) and charge is None:
+        charge = payment_intent.get("latest_charge")
+    if pi_id and upgrade.stripe_payment_intent_id is None:
+        upgrade.stripe_payment_intent_id = pi_id
+    elif pi_id and upgrade.stripe_payment_intent_id != pi_id:
+        log.warning("upgrade %s: payment intent %s differs from the stored %s; kept the "
+                    "stored one", upgrade.id, pi_id, upgrade.stripe_payment_intent_id)
+    if isinstance(charge, dict):
+        upgrade.stripe_charge_id = upgrade.stripe_charge_id or charge.get("id")
+        upgrade.receipt_url = charge.get("receipt_url") or upgrade.receipt_url
+    elif charge:
+        upgrade.stripe_charge_id = upgrade.stripe_charge_id or charge
+
+
+# --- applying Stripe state -----------------------------------------------------------
+
+def apply_checkout_session(session: dict, *, event_id: str | None = None) -> UserUpgrade | None:
+    """Apply a Checkout Session (from a webhook, or fetched from Stripe) to its upgrade."""
+    upgrade = upgrade_for_session(session)
+    if upgrade is None:
+        return None
+    remember_payment(upgrade, session.get("payment_intent"))
+    status, payment = session.get("status"), session.get("payment_status")
+    if status == "complete" and payment in ("paid", "no_payment_required"):
+        complete_upgrade(upgrade, event_id=event_id)
+    elif status == "complete":  # a delayed payment method: the money is on its way
+        upgrade.move_to(S.PROCESSING, event_id=event_id)
+    elif status == "expired":
+        upgrade.move_to(S.EXPIRED, event_id=event_id)
+    db.session.flush()
+    return upgrade
+
+
+def fail_checkout_session(session: dict, *, event_id: str | None = None) -> UserUpgrade | None:
+    """The delayed payment of a completed Checkout Session failed."""
+    upgrade = upgrade_for_session(session)
+    if upgrade is None:
+        return None
+    remember_payment(upgrade, session.get("payment_intent"))
+    if upgrade.status is S.PENDING:
+        # The failure arrived before `completed`: it proves checkout completed unpaid.
+        upgrade.move_to(S.PROCESSING, event_id=event_id)
+    upgrade.move_to(S.FAILED, event_id=event_id)
+    db.session.flush()
+    return upgrade
+
+
+def _locked_user(user_id: int) -> User:
+    return _locked(User, User.id == user_id)
+
+
+def complete_upgrade(upgrade: UserUpgrade, *, event_id: str | None = None) -> bool:
+    """Mark the upgrade paid and raise the recipient to its level; True if it changed."""
+    recipient = _locked_user(upgrade.recipient_id)
+    before = recipient.level
+    if not upgrade.move_to(S.COMPLETE, event_id=event_id):
+        return False
+    upgrade.level_before = before
+    target = upgrade.type.target
+    if before < target:
+        recipient.level = target
+        log.info("upgrade %s: user %s level %s -> %s", upgrade.id, recipient.id,
+                 before.value, target.value)
+    else:
+        # Paid for, but something else got there first (e.g. two purchases at once).
+        log.warning("upgrade %s: complete, but user %s is already %s; level unchanged. "
+                    "Consider `flask billing refund-upgrade %s`.", upgrade.id, recipient.id,
+                    before.value, upgrade.id)
+    db.session.flush()
+    return True
+
+
+def level_after_refund(upgrade: UserUpgrade, recipient: User) -> Level:
+    """The recipient's level once `upgrade` no longer counts."""
+    current = recipient.level
+    if upgrade.type.target < current:
+        return current  # a later upgrade (or an operator) raised it past this one
+    applied = db.session.scalars(sa.select(UserUpgrade).where(
+        UserUpgrade.recipient_id == recipient.id, UserUpgrade.completed_at.is_not(None),
+    ).order_by(UserUpgrade.completed_at, UserUpgrade.id)).all()
+    # The level before the first upgrade ever applied, raised by those still complete.
+    base = applied[0].level_before if applied else upgrade.level_before
+    levels = [base] + [u.type.target for u in applied
+                       if u.status is S.COMPLETE and u.id != upgrade.id]
+    return min(current, max(levels, key=lambda level: level.rank), key=lambda level: level.rank)
+
+
+def refund_upgrade(upgrade: UserUpgrade, *, amount_refunded: int | None = None,
+                   event_id: str | None = None) -> bool:
+    """Mark a complete upgrade refunded and take back its level; True if it changed."""
+    upgrade.amount_refunded = max(upgrade.amount_refunded or 0,
+                                  upgrade.amount if amount_refunded is None else amount_refunded)
+    recipient = _locked_user(upgrade.recipient_id)
+    if not upgrade.move_to(S.REFUNDED, event_id=event_id):
+        db.session.flush()
+        return False
+    before, after = recipient.level, level_after_refund(upgrade, recipient)
+    recipient.level = after
+    log.info("upgrade %s: refunded; user %s level %s -> %s", upgrade.id, recipient.id,
+             before.value, after.value)
+    db.session.flush()
+    return True
+
+
+def apply_charge_refund(charge: dict, *, event_id: str | None = None) -> UserUpgrade | None:
+    """A charge was refunded at Stripe: a full refund refunds its upgrade."""
+    upgrade = upgrade_for_payment(charge.get("payment_intent"), charge.get("id"), charge)
+    if upgrade is None:
+        log.info("charge %s refunded: no upgrade of ours, ignored (event %s)",
+                 charge.get("id"), event_id)
+        return None
+    amount, refunded = charge.get("amount") or 0, charge.get("amount_refunded") or 0
+    full = bool(charge.get("refunded")) or (amount > 0 and refunded >= amount)
+    if upgrade.status.waiting:
+        # The refund overtook the checkout events. Fail so the event is retried once
+        # the payment is applied, rather than lose the refund.
+        raise UpgradeNotReady(f"upgrade {upgrade.id} is {upgrade.status.value}; its refund "
+                              "must wait until the payment is applied")
+    remember_payment(upgrade, charge.get("payment_intent"), charge)
+    if not full:
+        upgrade.amount_refunded = max(upgrade.amount_refunded or 0, refunded)
+        log.warning("upgrade %s: partial refund of charge %s (%s of %s); status and level "
+                    "unchanged (event %s)", upgrade.id, charge.get("id"),
+                    format_money(refunded, upgrade.currency),
+                    format_money(amount, upgrade.currency), event_id)
+        db.session.flush()
+        return upgrade
+    refund_upgrade(upgrade, amount_refunded=refunded, event_id=event_id)
+    return upgrade
+
+
+def flag_dispute(dispute: dict, *, event_id: str | None = None) -> UserUpgrade | None:
+    """A customer disputed a charge: flag its upgrade and tell the operator."""
+    upgrade = upgrade_for_payment(dispute.get("payment_intent"), _id_of(dispute.get("charge")))
+    due = (dispute.get("evidence_details") or {}).get("due_by")
+    due_text = datetime.fromtimestamp(due, timezone.utc).strftime("%Y-%m-%d") if due else "?"
+    amount = format_money(dispute.get("amount") or 0, dispute.get("currency") or "gbp")
+    if upgrade is None:
+        log.warning("DISPUTE %s on charge %s (%s, reason %s): no upgrade of ours (event %s). "
+                    "Respond in the Stripe Dashboard by %s.", dispute.get("id"),
+                    _id_of(dispute.get("charge")), amount, dispute.get("reason"), event_id,
+                    due_text)
+        return None
+    upgrade.disputed_at = upgrade.disputed_at or utcnow()
+    log.warning("DISPUTE %s on upgrade %s (charge %s, %s, reason %s, purchaser %s, "
+                "recipient %s, event %s). Respond in the Stripe Dashboard by %s.",
+                dispute.get("id"), upgrade.id, _id_of(dispute.get("charge")), amount,
+                dispute.get("reason"), upgrade.purchaser_id, upgrade.recipient_id, event_id,
+                due_text)
+    db.session.flush()
+    return upgrade
+
+
+def refresh_from_stripe(upgrade: UserUpgrade) -> UserUpgrade | None:
+    """Fetch the upgrade's Checkout Session from Stripe and apply it (the receipt page)."""
+    session = gateway.retrieve_checkout_session(upgrade.stripe_checkout_session_id,
+                                                expand=["payment_intent.latest_charge"])
+    return apply_checkout_session(session.to_dict())
+
+
+def summaries_for(user: User) -> list[dict]:
+    """The user's upgrades, as purchaser or recipient, for `flask users show --json`."""
+    rows = db.session.scalars(sa.select(UserUpgrade).where(sa.or_(
+        UserUpgrade.purchaser_id == user.id, UserUpgrade.recipient_id == user.id,
+    )).order_by(UserUpgrade.created_at, UserUpgrade.id)).all()
+    return [{
+        "id": u.id, "type": u.type.value, "status": u.status.value,
+        "role": "purchaser" if u.purchaser_id == user.id else "recipient",
+        "gift": u.is_gift, "amount": u.amount, "currency": u.currency,
+        "created_at": u.created_at.isoformat(),
+        "completed_at": u.completed_at.isoformat() if u.completed_at else None,
+        "refunded_at": u.refunded_at.isoformat() if u.refunded_at else None,
+    } for u in rows]

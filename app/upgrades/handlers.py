@@ -1,0 +1,34 @@
+"""Stripe events about upgrades: one small function per type, each calling the service."""
+
+from app.services import upgrades
+from app.webhooks.registry import Event, handles
+
+
+@handles("checkout.session.completed")
+def checkout_completed(event: Event) -> None:
+    upgrades.apply_checkout_session(event.object, event_id=event.id)
+
+
+@handles("checkout.session.async_payment_succeeded")
+def async_payment_succeeded(event: Event) -> None:
+    upgrades.apply_checkout_session(event.object, event_id=event.id)
+
+
+@handles("checkout.session.async_payment_failed")
+def async_payment_failed(event: Event) -> None:
+    upgrades.fail_checkout_session(event.object, event_id=event.id)
+
+
+@handles("checkout.session.expired")
+def checkout_expired(event: Event) -> None:
+    upgrades.apply_checkout_session(event.object, event_id=event.id)
+
+
+@handles("charge.refunded")
+def charge_refunded(event: Event) -> None:
+    upgrades.apply_charge_refund(event.object, event_id=event.id)
+
+
+@handles("charge.dispute.created")
+def dispute_created(event: Event) -> None:
+    upgrades.flag_dispute(event.object, event_id=event.id)

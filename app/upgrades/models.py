@@ -1,0 +1,130 @@
+"""One-time upgrades (Gold, Platinum, Gold to Platinum), bought for oneself or as a gift."""
+
+import enum
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from app.auth.models import Level, User, enum_column, utcnow
+from app.extensions import db
+
+log = logging.getLogger("app.upgrades")
+
+
+class UpgradeType(enum.Enum):
+    """What was bought; the values are the catalog keys of the one-time prices."""
+
+    GOLD = "gold"
+    PLATINUM = "platinum"
+    GOLD_TO_PLATINUM = "gold_to_platinum"
+
+    @property
+    def target(self) -> Level:
+        return Level.GOLD if self is UpgradeType.GOLD else Level.PLATINUM
+
+    @property
+    def label(self) -> str:
+        return {"gold": "Gold", "platinum": "Platinum",
+                "gold_to_platinum": "Gold to Platinum"}[self.value]
+
+
+class UpgradeStatus(enum.Enum):
+    PENDING = "pending"        # checkout started, nothing paid yet
+    PROCESSING = "processing"  # checkout completed with a delayed payment method
+    COMPLETE = "complete"      # paid; the recipient has the level
+    FAILED = "failed"          # the delayed payment failed
+    EXPIRED = "expired"        # checkout never completed
+    REFUNDED = "refunded"      # paid, then fully refunded
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def waiting(self) -> bool:
+        return self in (UpgradeStatus.PENDING, UpgradeStatus.PROCESSING)
+
+
+S = UpgradeStatus
+# The only moves a status can make. Everything else (a late, repeated or out-of-order
+# event) is logged and ignored, so complete and refunded are never undone.
+TRANSITIONS: dict[UpgradeStatus, frozenset[UpgradeStatus]] = {
+    S.PENDING: frozenset({S.PROCESSING, S.COMPLETE, S.EXPIRED}),
+    S.PROCESSING: frozenset({S.COMPLETE, S.FAILED}),
+    S.COMPLETE: frozenset({S.REFUNDED}),
+}
+
+
+class UserUpgrade(db.Model):
+    __tablename__ = "user_upgrades"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    purchaser_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    recipient_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    type: so.Mapped[UpgradeType] = so.mapped_column(enum_column(UpgradeType))
+    status: so.Mapped[UpgradeStatus] = so.mapped_column(
+        enum_column(UpgradeStatus), default=UpgradeStatus.PENDING, index=True)
+    amount: so.Mapped[int]  # minor units, as charged
+    currency: so.Mapped[str] = so.mapped_column(sa.String(3))
+    # The recipient's level when the upgrade was bought, then when it was applied.
+    level_before: so.Mapped[Level] = so.mapped_column(enum_column(Level))
+
+    # Unique: a checkout session (and its payment) fulfils exactly one upgrade.
+    stripe_checkout_session_id: so.Mapped[str | None] = so.mapped_column(
+        sa.String(255), unique=True)
+    checkout_url: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    checkout_expires_at: so.Mapped[datetime | None] = so.mapped_column(
+        sa.DateTime(timezone=True))
+    stripe_payment_intent_id: so.Mapped[str | None] = so.mapped_column(
+        sa.String(255), unique=True)
+    stripe_charge_id: so.Mapped[str | None] = so.mapped_column(sa.String(255), index=True)
+    receipt_url: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    amount_refunded: so.Mapped[int] = so.mapped_column(default=0)
+
+    created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    completed_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+    closed_at: so.Mapped[datetime | None] = so.mapped_column(
+        sa.DateTime(timezone=True))  # failed or expired
+    refunded_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+    disputed_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+
+    purchaser: so.Mapped[User] = so.relationship(foreign_keys=[purchaser_id])
+    recipient: so.Mapped[User] = so.relationship(foreign_keys=[recipient_id])
+
+    @property
+    def is_gift(self) -> bool:
+        return self.purchaser_id != self.recipient_id
+
+    def move_to(self, status: UpgradeStatus, *, event_id: str | None = None) -> bool:
+        """Change status if the move is allowed; True if it changed. The one state machine."""
+        if status is self.status:
+            log.info("upgrade %s: already %s (event %s), no change", self.id,
+                     status.value, event_id or "-")
+            return False
+        if status not in TRANSITIONS.get(self.status, ()):
+            log.warning("upgrade %s: impossible transition %s -> %s ignored (event %s)",
+                        self.id, self.status.value, status.value, event_id or "-")
+            return False
+        log.info("upgrade %s: %s -> %s (event %s)", self.id, self.status.value,
+                 status.value, event_id or "-")
+        self.status = status
+        now = utcnow()
+        if status is S.COMPLETE:
+            self.completed_at = now
+        elif status is S.REFUNDED:
+            self.refunded_at = now
+        elif status in (S.FAILED, S.EXPIRED):
+            self.closed_at = now
+        return True
+
+    def visible_to(self, user) -> bool:
+        """Purchaser, recipient and admins may see the receipt."""
+        return bool(getattr(user, "is_authenticated", False)) and (
+            user.id in (self.purchaser_id, self.recipient_id) or user.is_admin)
+
+    def __repr__(self) -> str:
+        return f"<UserUpgrade {self.id} {self.type.value} {self.status.value}>"

@@ -1,0 +1,171 @@
+"""Upgrade pages: choose (and gift), pay through Stripe Checkout, see receipts."""
+
+import logging
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app import catalog
+from app.billing.errors import BillingDisabled, BillingError
+from app.catalog.levels import PERKS
+from app.auth.models import Level
+from app.extensions import db, limiter
+from app.services import upgrades as service
+from app.upgrades import bp
+from app.upgrades.forms import RecipientForm, UpgradeForm
+from app.upgrades.models import UpgradeType, UserUpgrade
+
+log = logging.getLogger("app.upgrades")
+
+
+def _choices(recipient) -> list[dict]:
+    """One row per level: its perks, price from the recipient's level, and whether it is on offer."""
+    rows = []
+    for level in Level:
+        upgrade_type = service.offered_type(recipient.level, level) if recipient else None
+        list_type = service.offered_type(Level.MEMBER, level)
+        shown = upgrade_type or list_type
+        rows.append({
+            "level": level, "perks": PERKS[level],
+            "type": upgrade_type,
+            "offer": catalog.offer(shown.value) if shown else None,
+            "held": recipient is not None and level <= recipient.level,
+        })
+    return rows
+
+
+def _render_new(form: UpgradeForm, recipient_form: RecipientForm, recipient,
+                errors: list[str] = (), status: int = 200):
+    gift = bool((recipient_form.user.data or "").strip()) and (
+        recipient is None or recipient.id != current_user.id)
+    return render_template(
+        "upgrades/new.html", form=form, recipient_form=recipient_form, recipient=recipient,
+        gift=gift, rows=_choices(recipient), errors=list(errors),
+        maxed=recipient is not None and recipient.level is Level.PLATINUM,
+    ), status
+
+
+def _recipient(username: str):
+    """The named user (or the current one), or None with the reason."""
+    if not username.strip():
+        return current_user._get_current_object(), None
+    try:
+        return service.recipient_named(username), None
+    except service.UpgradeNotAllowed as exc:
+        return None, str(exc)
+
+
+@bp.get("/user_upgrades/new")
+@login_required
+def new():
+    recipient_form = RecipientForm(request.args)
+    username = (recipient_form.user.data or "").strip()
+    recipient, problem = _recipient(username)
+    if problem:
+        recipient_form.user.errors = [problem]
+    form = UpgradeForm(recipient=username if recipient is not None else "")
+    return _render_new(form, recipient_form, recipient)
+
+
+@bp.post("/user_upgrades")
+@login_required
+@limiter.limit("10 per minute")
+def create():
+    if not current_app.config["BILLING_ENABLED"]:
+        raise BillingDisabled()
+    form = UpgradeForm()
+    username = (form.recipient.data or "").strip()
+    recipient_form = RecipientForm(data={"user": username})
+    recipient, problem = _recipient(username)
+    if problem:
+        recipient_form.user.errors = [problem]
+        return _render_new(form, recipient_form, None, [problem], 422)
+    if not form.validate_on_submit():
+        errors = [e for field_errors in form.errors.values() for e in field_errors]
+        return _render_new(form, recipient_form, recipient, errors, 422)
+    purchaser = current_user._get_current_object()
+    upgrade_type = UpgradeType(form.upgrade.data)
+    try:
+        existing = service.reusable_upgrade(purchaser, recipient, upgrade_type)
+        if existing is not None:
+            # A double submit: send the buyer back to the session already open.
+            log.info("upgrade %s: reusing open checkout session %s", existing.id,
+                     existing.stripe_checkout_session_id)
+            return redirect(existing.checkout_url, 303)
+        upgrade = service.start_upgrade(purchaser, recipient, upgrade_type)
+    except service.UpgradeNotAllowed as exc:
+        db.session.rollback()
+        return _render_new(form, recipient_form, recipient, [str(exc)], 422)
+    # Commit before calling Stripe: the id (and so the idempotency key) is taken for
+    # good, and no database transaction is held open across a network call.
+    db.session.commit()
+    site = current_app.config["SITE_URL"]
+    success = site + url_for("upgrades.show", upgrade_id=upgrade.id) + \
+        "?session_id={CHECKOUT_SESSION_ID}"
+    cancel = site + url_for("upgrades.new", user=username or None)
+    try:
+        service.open_checkout(upgrade, success, cancel)
+    except BillingError as exc:
+        db.session.rollback()
+        service.abandon_checkout(upgrade, type(exc).__name__)
+        db.session.commit()
+        raise  # rendered as a page saying what happened and that nothing was charged
+    db.session.commit()
+    return redirect(upgrade.checkout_url, 303)
+
+
+def _visible_upgrade(upgrade_id: int) -> UserUpgrade:
+    upgrade = db.session.get(UserUpgrade, upgrade_id)
+    if upgrade is None or not upgrade.visible_to(current_user):
+        abort(404)  # others' receipts do not exist, as far as anyone else can tell
+    return upgrade
+
+
+@bp.get("/user_upgrades/<int:upgrade_id>")
+@login_required
+def show(upgrade_id: int):
+    upgrade = _visible_upgrade(upgrade_id)
+    session_id = request.args.get("session_id")
+    if session_id:
+        needs_stripe = upgrade.status.waiting or (
+            upgrade.status.value == "complete" and not upgrade.receipt_url)
+        if (session_id == upgrade.stripe_checkout_session_id and needs_stripe
+                and current_app.config["BILLING_ENABLED"]):
+            # Back from Checkout: apply the session now rather than wait for the webhook.
+            try:
+                service.refresh_from_stripe(upgrade)
+                db.session.commit()
+            except BillingError as exc:
+                db.session.rollback()
+                log.warning("upgrade %s: could not read session %s from Stripe: %s",
+                            upgrade.id, session_id, exc)
+                return _render_show(_visible_upgrade(upgrade_id))
+        return redirect(url_for("upgrades.show", upgrade_id=upgrade.id), 303)
+    return _render_show(upgrade)
+
+
+def _render_show(upgrade: UserUpgrade):
+    viewer = current_user
+    return render_template(
+        "upgrades/show.html", upgrade=upgrade,
+        is_purchaser=viewer.id == upgrade.purchaser_id,
+        is_recipient=viewer.id == upgrade.recipient_id,
+        # The recipient of a gift never sees what it cost.
+        show_amount=viewer.id == upgrade.purchaser_id or (
+            viewer.is_admin and viewer.id != upgrade.recipient_id),
+    )
+
+
+@bp.get("/user_upgrades")
+@login_required
+def index():
+    rows = db.session.scalars(
+        sa.select(UserUpgrade)
+        .options(so.joinedload(UserUpgrade.purchaser), so.joinedload(UserUpgrade.recipient))
+        .where(sa.or_(UserUpgrade.purchaser_id == current_user.id,
+                      UserUpgrade.recipient_id == current_user.id))
+        .order_by(UserUpgrade.created_at.desc(), UserUpgrade.id.desc())
+    ).all()
+    return render_template("upgrades/index.html", upgrades=rows)
