@@ -10,7 +10,7 @@ from .store import new_id
 def create_app(store, delivery):
     """Build the app around an existing store and delivery worker."""
     app = Flask(__name__)
-    app.config.update(STORE=store, DELIVERY=delivery, JSON_SORT_KEYS=False)
+    app.config.update(STORE=store, DELIVERY=delivery)
     app.json.sort_keys = False
     register_api_hooks(app)
     register_errorhandlers(app)

@@ -3,6 +3,7 @@ from . import INCLUDABLE, fetch, paginate, require, route
 from ..errors import InvalidRequest
 from ..events import emit_updated
 from ..ops import subscriptions as ops
+from ..ops.payments import decline
 from ..params import LIST
 from ..shapes import list_object
 from ..shapes.billing import portal_session
@@ -136,10 +137,11 @@ def pay_invoice(st, params, ident):
                              else f"Invoice has status {inv['status']}.",
                              param="invoice")
     sub = st.get(inv["subscription"] or "", "subscription")
+    pm = None
     if params.get("payment_method"):
-        fetch(st, params["payment_method"], "payment_method", "PaymentMethod")
-        sub["default_payment_method"] = params["payment_method"]
-    ops.pay(st, sub, inv, snapshot(sub))
+        pm = fetch(st, params["payment_method"], "payment_method", "PaymentMethod")
+    if not ops.pay(st, sub, inv, snapshot(sub), pm=pm):
+        raise decline("generic_decline")
     return inv
 
 

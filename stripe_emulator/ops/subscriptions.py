@@ -12,6 +12,8 @@ from ..store import public, snapshot
 from .payments import charge_intent
 
 DAY = 86400
+MAX_ATTEMPTS = 4          # Stripe's default Smart Retries: then the subscription is canceled
+RETRY_EVERY = 3 * DAY
 
 
 def add_interval(ts, interval, count=1):
@@ -98,8 +100,10 @@ def _payment_method_for(st, sub):
     return st.get(pm_id or "", "payment_method")
 
 
-def pay(st, sub, inv, before):
-    """Collect an open invoice; moves the subscription to active or past_due."""
+def pay(st, sub, inv, before, pm=None):
+    """Collect an open invoice (with `pm`, or the subscription's or customer's default
+    payment method); moves the subscription to active, past_due, or after the last of
+    MAX_ATTEMPTS failures, canceled. Returns whether it was paid."""
     inv["attempted"] = True
     inv["attempt_count"] += 1
     paid = True
@@ -112,7 +116,7 @@ def pay(st, sub, inv, before):
         pi["setup_future_usage"] = "off_session"
         record = st.add(invoice_payment(st.now(), inv, pi["id"]))
         emit(st, "payment_intent.created", pi)
-        pm = _payment_method_for(st, sub)
+        pm = pm or _payment_method_for(st, sub)
         try:
             if pm is None:
                 raise CardError("No payment method", code="payment_method_missing")
@@ -132,10 +136,15 @@ def pay(st, sub, inv, before):
                 sub["trial_end"] <= st.now()):
             sub["status"] = "active"
     else:
-        inv["next_payment_attempt"] = st.now() + 3 * DAY
+        retry = inv["attempt_count"] < MAX_ATTEMPTS
+        inv["next_payment_attempt"] = st.now() + RETRY_EVERY if retry else None
         emit(st, "invoice.payment_failed", inv)
         if sub["status"] != "incomplete":
             sub["status"] = "past_due"
+        if not retry and sub["status"] == "past_due":
+            emit_updated(st, "customer.subscription.updated", sub, before)
+            cancel(st, sub, reason="payment_failed")
+            return paid
     emit_updated(st, "customer.subscription.updated", sub, before)
     return paid
 
@@ -150,6 +159,7 @@ def advance(st):
                 and sub["trial_end"] - 3 * DAY <= now):
             sub["_trial_reminded"] = True
             emit(st, "customer.subscription.trial_will_end", sub)
+        retry_due(st, sub, now)
         while (sub["status"] not in ("canceled",)
                and sub["items"]["data"][0]["current_period_end"] <= now):
             if sub["cancel_at_period_end"] or (sub["cancel_at"] and
@@ -157,6 +167,14 @@ def advance(st):
                 cancel(st, sub, at=sub["items"]["data"][0]["current_period_end"])
                 break
             renew(st, sub)
+
+
+def retry_due(st, sub, now):
+    """Retry the open invoice of a past_due subscription when its next attempt is due."""
+    inv = st.get(sub["latest_invoice"] or "", "invoice")
+    while (sub["status"] == "past_due" and inv and inv["status"] == "open"
+           and inv["next_payment_attempt"] and inv["next_payment_attempt"] <= now):
+        pay(st, sub, inv, snapshot(sub))
 
 
 def renew(st, sub):
@@ -168,11 +186,11 @@ def renew(st, sub):
     return bill(st, sub, "subscription_cycle", before=before)
 
 
-def cancel(st, sub, at=None, comment=None):
+def cancel(st, sub, at=None, comment=None, reason="cancellation_requested"):
     when = at or st.now()
     sub.update(status="canceled", canceled_at=sub["canceled_at"] or st.now(),
                ended_at=when, cancel_at_period_end=False)
-    sub["cancellation_details"]["reason"] = "cancellation_requested"
+    sub["cancellation_details"]["reason"] = reason
     if comment:
         sub["cancellation_details"]["comment"] = comment
     emit(st, "customer.subscription.deleted", sub)

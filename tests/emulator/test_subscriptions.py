@@ -119,3 +119,20 @@ def test_hosted_invoice_page(stripe_client, control):
     invoice = stripe_client.v1.invoices.retrieve(sub.latest_invoice)
     page = requests.get(invoice.hosted_invoice_url)
     assert page.status_code == 200 and "£7.00" in page.text and "paid" in page.text
+
+
+def test_failed_renewal_is_retried_then_the_subscription_ends(stripe_client, control):
+    sub = subscribe(stripe_client, control, card="4000000000000341", trial=7)
+    control.post("/clock/advance", {"seconds": 7 * 86400 + 60})
+    invoice = stripe_client.v1.invoices.retrieve(
+        stripe_client.v1.subscriptions.retrieve(sub.id).latest_invoice)
+    assert invoice.attempt_count == 1 and invoice.next_payment_attempt
+    with pytest.raises(stripe.CardError):
+        stripe_client.v1.invoices.pay(invoice.id)  # the same failing card, by hand
+    for _ in range(2):
+        control.post("/clock/advance", {"seconds": 3 * 86400})
+    sub = stripe_client.v1.subscriptions.retrieve(sub.id)
+    assert sub.status == "canceled"
+    assert sub.cancellation_details.reason == "payment_failed"
+    assert event_types(stripe_client).count("invoice.payment_failed") == 4
+    assert event_types(stripe_client)[-1] == "customer.subscription.deleted"
