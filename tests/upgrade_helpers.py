@@ -56,6 +56,15 @@ def upgrade_row(app, upgrade_id: int) -> UserUpgrade:
         return row
 
 
-def level_of(app, user) -> str:
+def level_of(app, user_or_id) -> str:
     with app.app_context():
-        return db.session.get(User, user.id).level.value
+        return db.session.get(User, getattr(user_or_id, "id", user_or_id)).level.value
+
+
+def emulator_post(emu, path: str, body: dict) -> dict:
+    """POST a control call whose body has a `method` key (which `emu(...)` cannot pass)."""
+    import requests
+
+    response = requests.post(f"{emu.url}/_emulator/{path}", json=body, timeout=30)
+    assert response.status_code < 400, response.text
+    return response.json()
