@@ -110,3 +110,11 @@ LIST = {**EXPANDABLE, "limit": "int", "starting_after": "str", "ending_before": 
         "created": RANGE}
 ADDRESS = {"city": "str", "country": "str", "line1": "str", "line2": "str",
            "postal_code": "str", "state": "str"}
+
+
+def merge_metadata(current, update):
+    """Stripe's metadata update: keys are set one by one, "" deletes a key, and
+    `metadata=""` (decoded as {}) clears them all."""
+    if not update:
+        return {}
+    return {k: v for k, v in {**current, **update}.items() if v != ""}

@@ -3,7 +3,7 @@ from . import fetch, paginate, route
 from .search import SCHEMA as SEARCH, search
 from ..errors import InvalidRequest
 from ..events import emit, emit_updated
-from ..params import ADDRESS, LIST
+from ..params import ADDRESS, LIST, merge_metadata
 from ..shapes import address
 from ..shapes.catalog import deleted
 from ..shapes.customers import customer as customer_shape
@@ -12,7 +12,7 @@ from ..store import snapshot
 FIELDS = {"email": "str", "name": "str", "description": "str", "phone": "str",
           "address": ADDRESS, "metadata": "map", "preferred_locales": ["str"],
           "invoice_settings": {"default_payment_method": "str", "footer": "str"},
-          "tax_exempt": ("none", "exempt", "reverse"), "payment_method": "str"}
+          "tax_exempt": ("none", "exempt", "reverse")}
 
 
 def _apply(st, cus, params):
@@ -35,13 +35,11 @@ def _apply(st, cus, params):
         value = params.pop("address")
         cus["address"] = address(value) if value else None
     if "metadata" in params:
-        meta = params.pop("metadata")
-        cus["metadata"] = {k: v for k, v in {**cus["metadata"], **meta}.items()
-                           if v != ""} if meta else {}
+        cus["metadata"] = merge_metadata(cus["metadata"], params.pop("metadata"))
     cus.update({k: (v if v != "" else None) for k, v in params.items()})
 
 
-@route("/customers", ["POST"], FIELDS)
+@route("/customers", ["POST"], {**FIELDS, "payment_method": "str"})
 def create_customer(st, params):
     from ..ops.payments import attach, resolve_pm
     pm_id = params.pop("payment_method", None)
@@ -69,7 +67,6 @@ def retrieve_customer(st, params, ident):
 @route("/customers/<ident>", ["POST"], FIELDS)
 def update_customer(st, params, ident):
     cus = fetch(st, ident, "customer")
-    params.pop("payment_method", None)
     before = snapshot(cus)
     _apply(st, cus, params)
     emit_updated(st, "customer.updated", cus, before)

@@ -3,7 +3,7 @@ from . import fetch, paginate, require, route
 from .search import SCHEMA as SEARCH, search
 from ..errors import InvalidRequest
 from ..events import emit, emit_updated
-from ..params import LIST
+from ..params import LIST, merge_metadata
 from ..shapes.catalog import deleted, price as price_shape, product as product_shape
 from ..store import snapshot
 
@@ -49,7 +49,10 @@ def update_product(st, params, ident):
     if params.get("default_price"):
         fetch(st, params["default_price"], "price")
     before = snapshot(product)
-    product.update(params)
+    if "metadata" in params:
+        params["metadata"] = merge_metadata(product["metadata"], params["metadata"])
+    # An empty string unsets a field, as in Stripe's form encoding.
+    product.update({k: (None if v == "" else v) for k, v in params.items()})
     if emit_updated(st, "product.updated", product, before):
         product["updated"] = st.now()
     return product
@@ -157,7 +160,9 @@ def update_price(st, params, ident):
     transfer = params.pop("transfer_lookup_key", False)
     if "lookup_key" in params:
         _claim_lookup_key(st, price, params.pop("lookup_key"), transfer)
-    price.update(params)
+    if "metadata" in params:
+        params["metadata"] = merge_metadata(price["metadata"], params["metadata"])
+    price.update({k: (None if v == "" else v) for k, v in params.items()})
     emit_updated(st, "price.updated", price, before)
     return price
 

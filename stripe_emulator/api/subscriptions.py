@@ -4,7 +4,7 @@ from ..errors import InvalidRequest
 from ..events import emit_updated
 from ..ops import subscriptions as ops
 from ..ops.payments import decline
-from ..params import LIST
+from ..params import LIST, merge_metadata
 from ..shapes import list_object
 from ..shapes.billing import portal_session
 from ..store import snapshot
@@ -59,8 +59,7 @@ def update_subscription(st, params, ident):
                    canceled_at=st.now() if flag else None)
         sub["cancellation_details"]["reason"] = "cancellation_requested" if flag else None
     if "metadata" in params:
-        sub["metadata"] = {k: v for k, v in {**sub["metadata"],
-                                             **(params["metadata"] or {})}.items() if v}
+        sub["metadata"] = merge_metadata(sub["metadata"], params["metadata"])
     if params.get("default_payment_method"):
         sub["default_payment_method"] = params["default_payment_method"]
     for key in ("comment", "feedback"):

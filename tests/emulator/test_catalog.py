@@ -85,3 +85,11 @@ def test_product_with_default_price_data(stripe_client):
         {"name": "Thing", "default_price_data": {"currency": "gbp", "unit_amount": 500}})
     price = stripe_client.v1.prices.retrieve(product.default_price)
     assert price.unit_amount == 500 and price.product == product.id
+
+
+def test_metadata_updates_merge_key_by_key(stripe_client):
+    product = stripe_client.v1.products.create({"name": "P", "metadata": {"a": "1", "b": "2"}})
+    product = stripe_client.v1.products.update(product.id, {"metadata": {"b": "", "c": "3"}})
+    assert product.metadata.to_dict() == {"a": "1", "c": "3"}
+    product = stripe_client.v1.products.update(product.id, {"metadata": ""})
+    assert product.metadata.to_dict() == {}
