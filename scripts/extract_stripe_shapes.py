@@ -18,7 +18,7 @@ SERVED = [
     "charge", "refund", "dispute", "checkout.session", "item", "event",
     "webhook_endpoint", "subscription", "subscription_item", "invoice", "line_item",
     "invoice_payment", "billing_portal.session", "plan", "deleted_product",
-    "deleted_customer", "deleted_webhook_endpoint",
+    "deleted_customer", "deleted_webhook_endpoint", "tax_id", "deleted_tax_id",
 ]
 
 # Nested hashes the app reads: (type, dotted path). Lists are entered at their first

@@ -27,6 +27,7 @@ PREFIXES = {
     "cs_test": "checkout.session", "evt": "event", "we": "webhook_endpoint",
     "sub": "subscription", "si": "subscription_item", "in": "invoice", "il": "line_item",
     "dp": "dispute", "li": "item", "bps": "billing_portal.session", "inpay": "invoice_payment",
+    "txi": "tax_id",
 }
 
 

@@ -1,12 +1,12 @@
 """Customers."""
-from . import fetch, paginate, route
+from . import fetch, paginate, require, route
 from .search import SCHEMA as SEARCH, search
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, missing
 from ..events import emit, emit_updated
 from ..params import ADDRESS, LIST, merge_metadata
 from ..shapes import address
 from ..shapes.catalog import deleted
-from ..shapes.customers import customer as customer_shape
+from ..shapes.customers import customer as customer_shape, tax_id as tax_id_shape
 from ..store import snapshot
 
 FIELDS = {"email": "str", "name": "str", "description": "str", "phone": "str",
@@ -93,3 +93,39 @@ def list_customers(st, params):
 def search_customers(st, params):
     return search(st.all("customer"), params.get("query", ""), params,
                   "/v1/customers/search")
+
+
+@route("/customers/<ident>/tax_ids", ["POST"], {"type": "str", "value": "str"})
+def create_tax_id(st, params, ident):
+    require(params, "type", "value")
+    cus = fetch(st, ident, "customer")
+    txi = st.add(tax_id_shape(st.now(), cus["id"], params["type"], params["value"]))
+    emit(st, "customer.tax_id.created", txi)
+    return txi
+
+
+def _tax_id(st, customer_id, ident):
+    txi = st.get(ident, "tax_id")
+    if txi is None or txi["customer"] != customer_id:
+        raise missing("tax_id", ident)
+    return txi
+
+
+@route("/customers/<ident>/tax_ids/<txi_id>")
+def retrieve_tax_id(st, params, ident, txi_id):
+    return _tax_id(st, ident, txi_id)
+
+
+@route("/customers/<ident>/tax_ids/<txi_id>", ["DELETE"])
+def delete_tax_id(st, params, ident, txi_id):
+    txi = _tax_id(st, ident, txi_id)
+    st.remove(txi_id)
+    emit(st, "customer.tax_id.deleted", txi)
+    return deleted(txi)
+
+
+@route("/customers/<ident>/tax_ids", schema=LIST)
+def list_tax_ids(st, params, ident):
+    fetch(st, ident, "customer")
+    items = [t for t in st.all("tax_id") if t["customer"] == ident]
+    return paginate(items, params, f"/v1/customers/{ident}/tax_ids")

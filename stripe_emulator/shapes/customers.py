@@ -86,3 +86,16 @@ def setup_intent(now, **fields):
     }
     obj.update(fields)
     return obj
+
+
+def tax_id(now, customer_id, type_, value):
+    country = value[:2].upper() if type_ == "eu_vat" else type_.split("_")[0].upper()
+    return {
+        "id": new_id("txi"), "object": "tax_id", "country": country, "created": now,
+        "customer": customer_id, "livemode": False,
+        "owner": {"customer": customer_id, "type": "customer", "customer_account": None},
+        "type": type_, "value": value,
+        "verification": {"status": "pending", "verified_address": None,
+                         "verified_name": None},
+        "customer_account": None,
+    }

@@ -88,6 +88,12 @@ def served(stripe_client, control, emulator, receiver):
     post("/v1/refunds", {"charge": charge["id"], "amount": "100"})
     responses.append(control.post(f"/charges/{charge['id']}/dispute"))
     post("/v1/billing_portal/sessions", {"customer": sub["customer"]})
+    txi = post(f"/v1/customers/{sub['customer']}/tax_ids",
+               {"type": "gb_vat", "value": "GB123456789"})
+    post(f"/v1/customers/{sub['customer']}/tax_ids", {"type": "eu_vat",
+                                                      "value": "DE123456789"})
+    post(f"/v1/customers/{sub['customer']}/tax_ids/{txi['id']}", method="delete")
+    get(f"/v1/customers/{sub['customer']}/tax_ids")
     for path in ("/v1/products", "/v1/prices", "/v1/customers", "/v1/payment_intents",
                  "/v1/setup_intents", "/v1/refunds", "/v1/checkout/sessions",
                  "/v1/events", "/v1/webhook_endpoints", "/v1/subscriptions",

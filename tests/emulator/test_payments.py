@@ -120,3 +120,16 @@ def test_receipt_and_invoice_pages(stripe_client, control):
     assert page.status_code == 200 and "£20.00" in page.text
     stripe_client.v1.refunds.create({"charge": charge.id})
     assert "refunded" in requests.get(charge.receipt_url).text
+
+
+def test_customer_tax_ids(stripe_client):
+    customer = stripe_client.v1.customers.create({"email": "c@example.com"})
+    txi = stripe_client.v1.customers.tax_ids.create(
+        customer.id, {"type": "gb_vat", "value": "GB123456789"})
+    assert txi.country == "GB" and txi.customer == customer.id
+    listed = stripe_client.v1.customers.tax_ids.list(customer.id)
+    assert [t.id for t in listed.data] == [txi.id]
+    stripe_client.v1.customers.tax_ids.delete(customer.id, txi.id)
+    assert stripe_client.v1.customers.tax_ids.list(customer.id).data == []
+    assert event_types(stripe_client)[-2:] == ["customer.tax_id.created",
+                                               "customer.tax_id.deleted"]
