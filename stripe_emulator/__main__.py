@@ -23,6 +23,10 @@ def main(argv=None):
     server = EmulatorServer(port=args.port, api_keys=args.api_keys)
     try:
         server.serve_forever()
+    except OSError as exc:  # typically: the port is already taken
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     return 0

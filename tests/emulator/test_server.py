@@ -56,3 +56,10 @@ def test_in_process_server_binds_loopback_only():
     time.sleep(0.05)
     with pytest.raises(requests.ConnectionError):
         requests.get(srv.url + "/v1/customers", timeout=1)
+
+
+def test_cli_reports_a_busy_port():
+    with EmulatorServer(port=0) as srv:
+        result = run_cli("--port", str(srv.port))
+    assert result.returncode == 1
+    assert "in use" in result.stderr
