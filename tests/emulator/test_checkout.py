@@ -187,3 +187,16 @@ def test_hosted_page_form_redirects_to_success_url(stripe_client, emulator):
     assert paid.status_code == 303
     assert paid.headers["Location"] == f"http://127.0.0.1:5000/done?session_id={session.id}"
     assert "complete" in requests.get(session.url).text
+
+
+def test_hosted_page_labels_follow_the_mode(stripe_client):
+    customer = stripe_client.v1.customers.create({"email": "c@example.com"})
+    setup = stripe_client.v1.checkout.sessions.create({
+        "mode": "setup", "customer": customer.id, "currency": "gbp",
+        "success_url": "http://127.0.0.1:5000/billing"})
+    page = requests.get(setup.url).text
+    assert "Save card" in page and "Delayed payment" not in page
+    trial = subscription_session(stripe_client, monthly_price(stripe_client), trial_days=14)
+    page = requests.get(trial.url).text
+    assert "Subscribe" in page and "14 days free" in page and "£7.00" in page
+    assert "Delayed payment" not in page
