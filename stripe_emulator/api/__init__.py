@@ -4,7 +4,7 @@ import functools
 
 from flask import Blueprint, current_app, request
 
-from ..errors import InvalidRequest, missing
+from ..errors import InvalidRequest, missing, missing_param
 from ..params import decode, validate
 from ..store import PREFIXES, public
 
@@ -114,7 +114,7 @@ def _in_range(value, bounds):
 
 
 def require(params, *names):
-    from ..errors import missing_param
+    """Stripe's parameter_missing for the first absent name."""
     for name in names:
         if params.get(name) in (None, ""):
             raise missing_param(name)
