@@ -175,6 +175,24 @@ class TestRules:
         assert response.status_code == 422
         assert "@goldie already has the Gold level" in response.get_data(as_text=True)
 
+    def test_no_second_upgrade_while_one_is_being_paid_for(self, app, client, make_user,
+                                                           login):
+        alice = make_user("alice")
+        ids = make_upgrade(app, make_user("bob"), alice)
+        with app.app_context():
+            row = db.session.get(UserUpgrade, ids["id"])
+            row.move_to(row.status.PROCESSING)
+            db.session.commit()
+        login(alice)
+        response = buy(client, "gold")
+        assert response.status_code == 422
+        assert "already being paid for" in response.get_data(as_text=True)
+
+    def test_purchases_are_rate_limited(self, app, client, make_user, login):
+        login(make_user("alice", level=Level.GOLD))
+        codes = [buy(client, "gold").status_code for _ in range(11)]
+        assert codes[:10] == [422] * 10 and codes[10] == 429
+
     def test_unknown_recipient_is_refused(self, app, client, make_user, login):
         login(make_user("alice"))
         response = buy(client, "gold", recipient="nobody")
