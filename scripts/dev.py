@@ -53,11 +53,25 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 15) -> None:
     sys.exit(f"make dev: nothing answered at {url} after {seconds:.0f}s.")
 
 
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop a process started with start_new_session, and everything it started."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(10)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def start_emulator(port: int) -> subprocess.Popen:
     (ROOT / "instance").mkdir(exist_ok=True)
     log = open(ROOT / "instance/emulator.log", "a")  # its request log would drown the app's
     process = subprocess.Popen([sys.executable, "-m", "stripe_emulator", "--port", str(port)],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
     wait_for(f"http://127.0.0.1:{port}/_emulator/config", process)
     return process
 
@@ -70,6 +84,8 @@ def main() -> None:
     parser.add_argument("--no-serve", action="store_true",
                         help="Set everything up, print the summary, then stop (used by tests).")
     args = parser.parse_args()
+    # `kill` (SIGTERM) cleans up like Ctrl-C: the app server and the emulator stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     load_dotenv(ROOT / ".env")
     os.environ.setdefault("FLASK_DEBUG", "1")
@@ -95,17 +111,19 @@ def main() -> None:
             print("Stripe:   your STRIPE_SECRET_KEY (see the README for webhooks)")
         print(TEST_CARDS + "\n", flush=True)
         if not args.no_serve:
+            # Its own process group, so the debug reloader's child stops with it.
             server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "run",
-                                       "--host", "127.0.0.1", "--port", str(args.port)], cwd=ROOT)
+                                       "--host", "127.0.0.1", "--port", str(args.port)],
+                                      cwd=ROOT, start_new_session=True)
             try:
                 server.wait()
             except KeyboardInterrupt:
-                server.send_signal(signal.SIGINT)
-                server.wait(10)
+                pass
+            finally:
+                stop_group(server)
     finally:
         if emulator is not None:
-            emulator.terminate()
-            emulator.wait(10)
+            stop_group(emulator)
 
 
 if __name__ == "__main__":
