@@ -30,7 +30,8 @@ def session(ids: dict, *, status: str = "complete", payment_status: str = "paid"
     """The upgrade's Checkout Session as Stripe sends it in checkout.session.* events."""
     return stripe_object(
         "checkout.session", id=ids["session"], mode="payment", status=status,
-        payment_status=payment_status, payment_intent=ids["pi"] if status == "complete" else None,
+        payment_status=payment_status,
+        payment_intent=ids["pi"] if status == "complete" else None,
         client_reference_id=f"upgrade-{ids['id']}", metadata=metadata(ids),
         amount_total=ids["amount"], amount_subtotal=ids["amount"], currency="gbp")
 

@@ -8,9 +8,9 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 
 from app import catalog
+from app.auth.models import Level
 from app.billing.errors import BillingDisabled, BillingError
 from app.catalog.levels import PERKS
-from app.auth.models import Level
 from app.extensions import db, limiter
 from app.services import upgrades as service
 from app.upgrades import bp
@@ -21,7 +21,7 @@ log = logging.getLogger("app.upgrades")
 
 
 def _choices(recipient) -> list[dict]:
-    """One row per level: its perks, price from the recipient's level, and whether it is on offer."""
+    """One row per level: its perks, its price from the recipient's level, whether on offer."""
     rows = []
     for level in Level:
         upgrade_type = service.offered_type(recipient.level, level) if recipient else None
