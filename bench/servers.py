@@ -82,6 +82,18 @@ class Gunicorn:
         raise BenchError(f"gunicorn {self.target} did not answer in {timeout:.0f}s:\n"
                          f"{tail(self.log)}")
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the workers so far (Linux /proc), None when unknown."""
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+            total = 0
+            for pid in children.split():
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            return total / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
     def __exit__(self, *exc) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
