@@ -45,6 +45,8 @@ def test_show_json_reports_level_and_access(runner, make_user):
     assert data["level"] == "gold"
     assert data["access"]["premium"] is True
     assert data["access"]["sources"][0]["kind"] == "level"
+    assert data["created_at"].endswith("+00:00")  # timestamps are UTC-aware, SQLite too
+    assert data["upgrades"] == []
 
 
 def test_show_text(runner, make_user):
@@ -52,6 +54,7 @@ def test_show_text(runner, make_user):
     result = runner.invoke(args=["users", "show", "plain@example.com"])
     assert result.exit_code == 0
     assert "Level:   member" in result.output and "Premium: no" in result.output
+    assert "Upgrades: none" in result.output
 
 
 def test_set_level(app, runner, make_user):

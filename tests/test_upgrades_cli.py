@@ -133,6 +133,8 @@ def test_users_show_json_reports_upgrades_for_purchaser_and_recipient(app, runne
     assert bought["type"] == "platinum" and bought["status"] == "complete"
     assert (bought["amount"], bought["currency"]) == (4000, "gbp")
     assert bought["completed_at"] and bought["created_at"]
+    text = runner.invoke(args=["users", "show", "bob@example.com"]).output
+    assert f"#{upgrade_id} platinum complete as recipient (gift), £40.00" in text
 
 
 class TestBillingDisabled:

@@ -10,6 +10,7 @@ from app.access import access_for
 from app.auth.forms import check_username
 from app.auth.models import Level, User, find_by_email, find_by_username
 from app.extensions import db
+from app.money import format_money
 from app.services.upgrades import summaries_for as upgrade_summaries
 
 users = AppGroup("users", help="Create and inspect user accounts.")
@@ -90,6 +91,12 @@ def show(email: str, as_json: bool) -> None:
     for source in access["sources"]:
         until = source["until"] or "no end"
         click.echo(f"  - {source['label']} (until {until})")
+    click.echo(f"Upgrades: {len(summary['upgrades']) or 'none'}")
+    for upgrade in summary["upgrades"]:
+        amount = format_money(upgrade["amount"], upgrade["currency"])
+        click.echo(f"  - #{upgrade['id']} {upgrade['type']} {upgrade['status']} as "
+                   f"{upgrade['role']}{' (gift)' if upgrade['gift'] else ''}, {amount}, "
+                   f"{upgrade['created_at'][:10]}")
 
 
 @users.command("set-level")

@@ -15,6 +15,23 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class UTCDateTime(sa.TypeDecorator):
+    """A timezone-aware UTC timestamp on every database (SQLite returns naive ones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime; use utcnow() or an aware datetime")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
 class Level(enum.Enum):
     """Account levels, in ascending order. Levels come from one-time upgrades and never expire."""
 
@@ -67,7 +84,7 @@ class User(UserMixin, db.Model):
     level: so.Mapped[Level] = so.mapped_column(enum_column(Level), default=Level.MEMBER)
     is_admin: so.Mapped[bool] = so.mapped_column(default=False)
     created_at: so.Mapped[datetime] = so.mapped_column(
-        sa.DateTime(timezone=True), default=utcnow
+        UTCDateTime(), default=utcnow
     )
 
     # Usernames are unique whatever their case: gifts find recipients by username.

@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from app.auth.models import utcnow
+from app.auth.models import UTCDateTime, utcnow
 from app.extensions import db
 
 
@@ -20,7 +20,7 @@ class CatalogPrice(db.Model):
     currency: so.Mapped[str] = so.mapped_column(sa.String(3))
     interval: so.Mapped[str | None] = so.mapped_column(sa.String(8))
     synced_at: so.Mapped[datetime] = so.mapped_column(
-        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+        UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 def stored_price(lookup_key: str) -> CatalogPrice | None:

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from app.auth.models import Level, User, enum_column, utcnow
+from app.auth.models import Level, User, UTCDateTime, enum_column, utcnow
 from app.extensions import db
 
 log = logging.getLogger("app.upgrades")
@@ -76,21 +76,21 @@ class UserUpgrade(db.Model):
         sa.String(255), unique=True)
     checkout_url: so.Mapped[str | None] = so.mapped_column(sa.Text)
     checkout_expires_at: so.Mapped[datetime | None] = so.mapped_column(
-        sa.DateTime(timezone=True))
+        UTCDateTime())
     stripe_payment_intent_id: so.Mapped[str | None] = so.mapped_column(
         sa.String(255), unique=True)
     stripe_charge_id: so.Mapped[str | None] = so.mapped_column(sa.String(255), index=True)
     receipt_url: so.Mapped[str | None] = so.mapped_column(sa.Text)
     amount_refunded: so.Mapped[int] = so.mapped_column(default=0)
 
-    created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(
-        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-    completed_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+        UTCDateTime(), default=utcnow, onupdate=utcnow)
+    completed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     closed_at: so.Mapped[datetime | None] = so.mapped_column(
-        sa.DateTime(timezone=True))  # failed or expired
-    refunded_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
-    disputed_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+        UTCDateTime())  # failed or expired
+    refunded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    disputed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     purchaser: so.Mapped[User] = so.relationship(foreign_keys=[purchaser_id])
     recipient: so.Mapped[User] = so.relationship(foreign_keys=[recipient_id])

@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from app.auth.models import utcnow
+from app.auth.models import UTCDateTime, utcnow
 from app.extensions import db
 
 
@@ -18,10 +18,10 @@ class StripeEvent(db.Model):
     stripe_id: so.Mapped[str] = so.mapped_column(sa.String(255), unique=True)
     type: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
     livemode: so.Mapped[bool]
-    created: so.Mapped[datetime] = so.mapped_column(sa.DateTime(timezone=True))  # Stripe's time
+    created: so.Mapped[datetime] = so.mapped_column(UTCDateTime())  # Stripe's time
     received_at: so.Mapped[datetime] = so.mapped_column(
-        sa.DateTime(timezone=True), default=utcnow, index=True)
-    processed_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime(timezone=True))
+        UTCDateTime(), default=utcnow, index=True)
+    processed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     # Why a processed event had no effect ("no handler", "livemode mismatch"), if it had none.
