@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=4,
                         help="concurrent client processes/connections (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--with-handler", action="store_true",
+                        help="also send charge.refunded for charges that are not ours, so a "
+                             "handler runs (and finds nothing to do)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     if not 0 <= args.duplicates < 1 or args.events < 10 or args.rate <= 0 or args.rounds < 1:
@@ -224,7 +227,8 @@ def report(results: list[dict], args) -> None:
     print(f"webhook benchmark: gunicorn {args.workers} sync workers, {args.clients} clients, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}; best of {args.rounds} "
           f"x {args.events} events; latency at {args.rate:.0f}/s for {args.seconds:.0f}s; "
-          f"{args.duplicates:.0%} repeated ids")
+          f"{args.duplicates:.0%} repeated ids"
+          + ("; with charge.refunded handled" if args.with_handler else ""))
     print(f"{'db':<9}{'endpoint':<10}{'events/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
           f"{'CPU ms/event':>14}")
     for result in results:
@@ -247,8 +251,10 @@ def main(argv: list[str] | None = None) -> int:
     kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
     results = []
     try:
-        types = event_types(handled_event_types())
-        progress("event types: " + ", ".join(t for t, _ in types) + " (no handler registered)")
+        handled = handled_event_types()
+        types = event_types(handled, args.with_handler)
+        progress("event types: " + ", ".join(
+            f"{t} ({'handled' if t in handled else 'no handler'})" for t, _ in types))
         with multiprocessing.get_context("spawn").Pool(args.clients) as pool:
             for kind in kinds:
                 results.append(bench_database(kind, args, pool, types))
