@@ -55,7 +55,7 @@ def event_bodies(prefix: str, count: int, duplicates: float, types: list[tuple[s
     Returns the bodies in sending order and how many distinct event ids they hold.
     """
     rng = random.Random(seed)
-    repeats = set(rng.sample(range(1, count), round((count - 1) * duplicates))) if count > 1 else set()
+    repeats = set(rng.sample(range(1, count), round((count - 1) * duplicates)))
     distinct: list[bytes] = []
     bodies: list[bytes] = []
     now = int(time.time())
@@ -106,7 +106,9 @@ class Sample:
     def percentile(self, p: float) -> float:
         """Nearest-rank percentile, in milliseconds."""
         ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000 if ordered else math.nan
+        if not ordered:
+            return math.nan
+        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
 
 
 def post_events(port: int, bodies: list[bytes], secret: str, start_at: float,
