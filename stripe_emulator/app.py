@@ -98,16 +98,9 @@ def register_errorhandlers(app):
         return jsonify(body), exc.status
 
     @app.errorhandler(404)
-    def not_found(exc):
-        if _is_api():
-            return jsonify({"error": {
-                "type": "invalid_request_error",
-                "message": f"Unrecognized request URL ({request.method}: {request.path}).",
-            }}), 404
-        return exc
-
     @app.errorhandler(405)
-    def bad_method(exc):
+    def unrecognized_url(exc):
+        # Stripe answers an unknown path or method alike: 404 with this message.
         if _is_api():
             return jsonify({"error": {
                 "type": "invalid_request_error",

@@ -1,27 +1,19 @@
-"""Stripe events about upgrades: one small function per type, each calling the service."""
+"""Stripe events about upgrades: small functions, each handing the object to the service."""
 
 from app.services import upgrades
 from app.webhooks.registry import Event, handles
 
 
-@handles("checkout.session.completed")
-def checkout_completed(event: Event) -> None:
-    upgrades.apply_checkout_session(event.object, event_id=event.id)
-
-
-@handles("checkout.session.async_payment_succeeded")
-def async_payment_succeeded(event: Event) -> None:
+@handles("checkout.session.completed", "checkout.session.async_payment_succeeded",
+         "checkout.session.expired")
+def checkout_session_changed(event: Event) -> None:
+    # Each carries the whole session; applying its status and payment_status is the same job.
     upgrades.apply_checkout_session(event.object, event_id=event.id)
 
 
 @handles("checkout.session.async_payment_failed")
 def async_payment_failed(event: Event) -> None:
     upgrades.fail_checkout_session(event.object, event_id=event.id)
-
-
-@handles("checkout.session.expired")
-def checkout_expired(event: Event) -> None:
-    upgrades.apply_checkout_session(event.object, event_id=event.id)
 
 
 @handles("charge.refunded")
