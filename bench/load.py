@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bench.servers import BenchError
 from tests.stripe_objects import event, signature_header, stripe_object
 
 PATH = "/webhooks/stripe"
@@ -37,12 +38,12 @@ def event_types(handled: set[str], with_handler: bool = False) -> list[tuple[str
     """The (event type, object type) pairs to send, given the types that have a handler."""
     types = [pair for pair in CANDIDATE_TYPES if pair[0] not in handled]
     if not types:
-        raise SystemExit("bench: every candidate event type has a handler now; "
+        raise BenchError("every candidate event type has a handler now; "
                          "add an unhandled type to bench.load.CANDIDATE_TYPES")
     if with_handler:
         extra = [pair for pair in HARMLESS_HANDLED_TYPES if pair[0] in handled]
         if not extra:
-            raise SystemExit("bench: --with-handler: none of "
+            raise BenchError("--with-handler: none of "
                              f"{[t for t, _ in HARMLESS_HANDLED_TYPES]} has a handler")
         types += extra
     return types
