@@ -4,6 +4,7 @@ import logging
 import os
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 from app import config as config_module
 from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -59,12 +60,23 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     csrf.init_app(app)
     limiter.init_app(app)
+    # Stripe's webhook carries no cookie: skip the session (and see extensions.limiter).
+    app.session_interface = WebhookAwareSessionInterface()
 
     @login_manager.user_loader
     def load_user(user_id: str):
         from app.auth.models import User
 
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+class WebhookAwareSessionInterface(SecureCookieSessionInterface):
+    """The usual signed-cookie session, except none at all for webhook requests."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/webhooks/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -115,20 +127,24 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_security_headers(app: Flask) -> None:
-    @app.after_request
-    def security_headers(response):
-        headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault(
-            "Content-Security-Policy",
+    # Built once: after_request runs on every response, webhooks included.
+    fixed = {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        # Checkout redirects after a form post, so Stripe's hosts are allowed form targets.
+        "Content-Security-Policy": (
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "form-action 'self' https://checkout.stripe.com https://billing.stripe.com "
-            + (app.config["STRIPE_API_BASE"] or "") + "; frame-ancestors 'none'",
-        )
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            + (app.config["STRIPE_API_BASE"] or "") + "; frame-ancestors 'none'"),
+    }
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        fixed["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+
+    @app.after_request
+    def security_headers(response):
+        for name, value in fixed.items():
+            response.headers.setdefault(name, value)
         return response
 
 

@@ -1,6 +1,7 @@
 """Store and handle one verified Stripe event, exactly once.
 
-The event row is written in the same transaction as the handler's effects. A repeat of a
+The event row is written in the same transaction as the handler's effects: a new event
+takes one INSERT … ON CONFLICT DO NOTHING, and its handler runs right after. A repeat of a
 processed event does nothing. A handler that raises rolls back its effects; the row is then
 kept (in a transaction of its own) with the error and attempt count, ready for a retry.
 Concurrent deliveries of one event serialise on the unique event id: the second insert
@@ -8,6 +9,7 @@ waits for the first transaction and then finds the event processed.
 """
 
 import enum
+import functools
 import logging
 from datetime import datetime, timezone
 
@@ -39,12 +41,15 @@ def receive(payload: dict) -> Outcome:
     """Store and handle a verified event payload; commits. Never raises for handler errors."""
     event_id, event_type = payload["id"], payload["type"]
     try:
-        row = _claim(payload)
-        if row.processed_at is not None:
-            db.session.commit()
-            log.info("stripe event %s (%s): already processed, no effect", event_id, event_type)
-            return Outcome.DUPLICATE
-        outcome = _handle(row)
+        outcome = _insert_and_handle(payload)
+        if outcome is None:  # stored before: lock the row and see how it went
+            row = _claim(payload)
+            if row.processed_at is not None:
+                db.session.commit()
+                log.info("stripe event %s (%s): already processed, no effect",
+                         event_id, event_type)
+                return Outcome.DUPLICATE
+            outcome = _handle(row)
         db.session.commit()
     except Exception as exc:  # the handler's effects are rolled back; the event is kept
         db.session.rollback()
@@ -52,6 +57,51 @@ def receive(payload: dict) -> Outcome:
         _record_failure(payload, exc)
         return Outcome.FAILED
     log.info("stripe event %s (%s): %s", event_id, event_type, outcome.value)
+    return outcome
+
+
+def _decide(event_type: str, livemode: bool) -> tuple[Outcome, str | None]:
+    """What handling an event of this type and mode amounts to, and the note to store."""
+    if livemode != gateway.livemode():
+        return Outcome.IGNORED, "livemode mismatch"
+    if event_type not in HANDLERS:
+        return Outcome.UNHANDLED, "no handler"
+    return Outcome.PROCESSED, None
+
+
+def _insert_statement():
+    return _insert_for(db.session.get_bind().dialect.name)
+
+
+@functools.cache
+def _insert_for(dialect: str):
+    """INSERT … ON CONFLICT (stripe_id) DO NOTHING RETURNING id, built once per dialect."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = StripeEvent.__table__
+    return insert(table).on_conflict_do_nothing(
+        index_elements=[table.c.stripe_id]).returning(table.c.id)
+
+
+def _insert_and_handle(payload: dict) -> Outcome | None:
+    """The common case in one statement: store a new event as processed, then handle it
+    in the same transaction (a failure rolls both back). None if the id is already stored;
+    on PostgreSQL the insert first waits for a concurrent delivery of the same id."""
+    livemode = bool(payload.get("livemode"))
+    outcome, note = _decide(payload["type"], livemode)
+    now = utcnow()
+    inserted = db.session.execute(_insert_statement(), {
+        "stripe_id": payload["id"], "type": payload["type"], "livemode": livemode,
+        "created": datetime.fromtimestamp(int(payload.get("created") or 0), timezone.utc),
+        "received_at": now, "processed_at": now, "attempts": 1, "note": note,
+        "payload": payload,
+    }).scalar()
+    if inserted is None:
+        return None
+    if outcome is Outcome.PROCESSED:
+        HANDLERS[payload["type"]](Event.from_payload(payload))
     return outcome
 
 
@@ -91,15 +141,11 @@ def _new_row(payload: dict) -> StripeEvent:
 
 
 def _handle(row: StripeEvent) -> Outcome:
+    """Handle a stored event that failed before (a retry or an operator's replay)."""
     row.attempts += 1
-    handler = HANDLERS.get(row.type)
-    if row.livemode != gateway.livemode():
-        row.note, outcome = "livemode mismatch", Outcome.IGNORED
-    elif handler is None:
-        row.note, outcome = "no handler", Outcome.UNHANDLED
-    else:
-        handler(Event.from_payload(row.payload))
-        row.note, outcome = None, Outcome.PROCESSED
+    outcome, row.note = _decide(row.type, row.livemode)
+    if outcome is Outcome.PROCESSED:
+        HANDLERS[row.type](Event.from_payload(row.payload))
     row.processed_at = utcnow()
     row.last_error = None
     return outcome
