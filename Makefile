@@ -26,5 +26,9 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The webhook benchmark (gunicorn, SQLite and PostgreSQL) against a bare baseline.
+bench: $(STAMP)
+	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache

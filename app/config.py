@@ -59,7 +59,7 @@ def from_env(instance_path: str) -> dict:
         "WEBHOOK_TOLERANCE_SECONDS": _int("WEBHOOK_TOLERANCE_SECONDS", 300),
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": False,  # computing them costs every request, webhooks too
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         # No pool_pre_ping: it costs a round trip on every request, the webhook's included.
         # Connections are recycled instead; one that died with a database restart fails
