@@ -27,6 +27,15 @@ def log_in(page, site, username: str) -> None:
     expect(page.get_by_text("You are logged in.")).to_be_visible()
 
 
+def start_gold_checkout(page, site, username: str) -> str:
+    """Log in, press "Upgrade to Gold", land on the hosted Checkout page; its session id."""
+    log_in(page, site, username)
+    page.goto(site.url + "/user_upgrades/new")
+    page.get_by_role("button", name="Upgrade to Gold").click()
+    expect(page).to_have_url(re.compile(r"/checkout/cs_"))
+    return page.url.rsplit("/", 1)[1]
+
+
 def statuses(app) -> list[str]:
     with app.app_context():
         return [u.status.value for u in db.session.scalars(db.select(UserUpgrade))]
@@ -74,11 +83,7 @@ def test_gift_platinum_paid_by_card(app, site, page, browser, emu, make_user):
 def test_declined_card_leaves_only_a_pending_then_expired_upgrade(app, site, page, emu,
                                                                   make_user):
     alice = make_user("alice")
-    log_in(page, site, "alice")
-    page.goto(site.url + "/user_upgrades/new")
-    page.get_by_role("button", name="Upgrade to Gold").click()
-    expect(page).to_have_url(re.compile(r"/checkout/cs_"))
-    session_id = page.url.rsplit("/", 1)[1]
+    session_id = start_gold_checkout(page, site, "alice")
     page.get_by_label("Visa: declined").check()
     page.get_by_role("button", name="Pay", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("Your card was declined.")
@@ -94,11 +99,7 @@ def test_declined_card_leaves_only_a_pending_then_expired_upgrade(app, site, pag
 
 def test_delayed_payment_processing_then_complete(app, site, page, emu, make_user):
     alice = make_user("alice")
-    log_in(page, site, "alice")
-    page.goto(site.url + "/user_upgrades/new")
-    page.get_by_role("button", name="Upgrade to Gold").click()
-    expect(page).to_have_url(re.compile(r"/checkout/cs_"))
-    session_id = page.url.rsplit("/", 1)[1]
+    session_id = start_gold_checkout(page, site, "alice")
     page.get_by_label("Delayed payment").check()
     page.get_by_role("button", name="Pay", exact=True).click()
 
