@@ -1,7 +1,8 @@
 """Control endpoints under /_emulator/ for tests and demos (JSON, no auth)."""
 from flask import Blueprint, current_app, jsonify, request
 
-from .errors import InvalidRequest, StripeError, missing
+from .api import fetch
+from .errors import InvalidRequest, StripeError
 from .ops import checkout as checkout_ops
 from .ops import payments as payment_ops
 from .ops import subscriptions as sub_ops
@@ -53,18 +54,9 @@ def deliveries():
 def redeliver(ident):
     st = _store()
     with st.lock:
-        event = st.get(ident, "event")
-        if event is None:
-            raise missing("event", ident)
+        event = fetch(st, ident, "event")
         count = _delivery().redeliver(event)
     return jsonify({"event": ident, "scheduled": count})
-
-
-def _session(st, ident):
-    session = st.get(ident, "checkout.session")
-    if session is None:
-        raise missing("checkout.session", ident)
-    return session
 
 
 @bp.post("/checkout/sessions/<ident>/complete")
@@ -73,7 +65,7 @@ def complete(ident):
     body = _body()
     st = _store()
     with st.lock:
-        session = _session(st, ident)
+        session = fetch(st, ident, "checkout.session")
         method = body.get("method", "card")
         if method not in ("card", "delayed"):
             raise InvalidRequest("method must be card or delayed", param="method")
@@ -90,23 +82,22 @@ def settle(ident):
         raise InvalidRequest("outcome must be succeeded or failed", param="outcome")
     st = _store()
     with st.lock:
-        return jsonify(public(checkout_ops.settle(st, _session(st, ident), outcome)))
+        session = fetch(st, ident, "checkout.session")
+        return jsonify(public(checkout_ops.settle(st, session, outcome)))
 
 
 @bp.post("/checkout/sessions/<ident>/expire")
 def expire(ident):
     st = _store()
     with st.lock:
-        return jsonify(public(checkout_ops.expire(st, _session(st, ident))))
+        return jsonify(public(checkout_ops.expire(st, fetch(st, ident, "checkout.session"))))
 
 
 @bp.post("/charges/<ident>/dispute")
 def dispute(ident):
     st = _store()
     with st.lock:
-        ch = st.get(ident, "charge")
-        if ch is None:
-            raise missing("charge", ident)
+        ch = fetch(st, ident, "charge")
         return jsonify(public(payment_ops.dispute(st, ch, _body().get("reason",
                                                                       "fraudulent"))))
 

@@ -42,14 +42,32 @@ def _render(session, error=None, status=200, chosen=None, email=None):
                            now=_store().now()), status
 
 
+
+class PageMissing(Exception):
+    """A hosted page for an object that does not exist: a 404 page, not a traceback."""
+
+    def __init__(self, title: str, text: str = ""):
+        super().__init__(title)
+        self.title, self.text = title, text
+
+
+@bp.errorhandler(PageMissing)
+def page_missing(exc: PageMissing):
+    return render_template("message.html", title=exc.title, text=exc.text), 404
+
+
+def _page_object(st, ident, kind, what):
+    """The object a hosted page shows, or PageMissing."""
+    obj = st.get(ident, kind)
+    if obj is None:
+        raise PageMissing(f"{what} not found", f"This {what.lower()} does not exist.")
+    return obj
+
 @bp.get("/checkout/<ident>")
 def checkout_page(ident):
     st = _store()
     with st.lock:
-        session = st.get(ident, "checkout.session")
-        if session is None:
-            return render_template("message.html", title="Session not found",
-                                   text="This Checkout Session does not exist."), 404
+        session = _page_object(st, ident, "checkout.session", "Checkout Session")
         if session["status"] == "open" and session["expires_at"] <= st.now():
             checkout_ops.expire(st, session)
         return _render(session)
@@ -60,10 +78,7 @@ def checkout_submit(ident):
     st = _store()
     choice = request.form.get("payment", "")
     with st.lock:
-        session = st.get(ident, "checkout.session")
-        if session is None:
-            return render_template("message.html", title="Session not found",
-                                   text="This Checkout Session does not exist."), 404
+        session = _page_object(st, ident, "checkout.session", "Checkout Session")
         try:
             if choice == "delayed":
                 checkout_ops.complete(st, session, method="delayed",
@@ -86,10 +101,7 @@ def checkout_submit(ident):
 def portal_page(ident):
     st = _store()
     with st.lock:
-        portal = st.get(ident, "billing_portal.session")
-        if portal is None:
-            return render_template("message.html", title="Portal session not found",
-                                   text="This billing portal session does not exist."), 404
+        portal = _page_object(st, ident, "billing_portal.session", "Billing portal session")
         customer = st.get(portal["customer"], "customer")
         subs = [s for s in st.all("subscription") if s["customer"] == customer["id"]]
         pms = [p for p in st.all("payment_method") if p["customer"] == customer["id"]]
@@ -105,7 +117,7 @@ def portal_update(ident, sub_id):
         portal = st.get(ident, "billing_portal.session")
         sub = st.get(sub_id, "subscription")
         if portal is None or sub is None or sub["customer"] != portal["customer"]:
-            return render_template("message.html", title="Not found", text=""), 404
+            raise PageMissing("Not found")
         if action in ("cancel", "resume") and sub["status"] != "canceled":
             before = snapshot(sub)
             flag = action == "cancel"
@@ -123,10 +135,7 @@ def receipt_page(ident):
     """The page a charge's `receipt_url` points at."""
     st = _store()
     with st.lock:
-        charge = st.get(ident, "charge")
-        if charge is None:
-            return render_template("message.html", title="Receipt not found",
-                                   text="There is no charge with this id."), 404
+        charge = _page_object(st, ident, "charge", "Receipt")
         return render_template("receipt.html", charge=charge)
 
 
@@ -135,8 +144,5 @@ def invoice_page(ident):
     """The page an invoice's `hosted_invoice_url` points at."""
     st = _store()
     with st.lock:
-        invoice = st.get(ident, "invoice")
-        if invoice is None:
-            return render_template("message.html", title="Invoice not found",
-                                   text="There is no invoice with this id."), 404
+        invoice = _page_object(st, ident, "invoice", "Invoice")
         return render_template("invoice.html", invoice=invoice)
