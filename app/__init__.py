@@ -4,7 +4,6 @@ import logging
 import os
 
 from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
 
 from app import config as config_module
 from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -20,6 +19,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_template_helpers(app)
     register_security_headers(app)
     register_commands(app)
+    register_middleware(app)
     return app
 
 
@@ -38,11 +38,6 @@ def configure(app: Flask, test_config: dict | None) -> None:
     elif not app.config["SECRET_KEY"]:
         # Development and tests only: a throwaway key, new at every start.
         app.config["SECRET_KEY"] = os.urandom(32).hex()
-    if app.config["TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("stripe").setLevel(logging.WARNING)  # it logs every request at INFO
     if not app.config["BILLING_ENABLED"]:
@@ -60,8 +55,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     csrf.init_app(app)
     limiter.init_app(app)
-    # Stripe's webhook carries no cookie: skip the session (and see extensions.limiter).
-    app.session_interface = WebhookAwareSessionInterface()
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -70,27 +63,16 @@ def register_extensions(app: Flask) -> None:
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
-class WebhookAwareSessionInterface(SecureCookieSessionInterface):
-    """The usual signed-cookie session, except none at all for webhook requests."""
-
-    def open_session(self, app, request):
-        if request.path.startswith("/webhooks/"):
-            return self.make_null_session(app)
-        return super().open_session(app, request)
-
-
 def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.main import bp as main_bp
     from app.pricing import bp as pricing_bp
     from app.upgrades import bp as upgrades_bp
-    from app.webhooks import bp as webhooks_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(pricing_bp)
     app.register_blueprint(upgrades_bp)
-    app.register_blueprint(webhooks_bp)
     register_webhook_handlers()
 
 
@@ -146,6 +128,18 @@ def register_security_headers(app: Flask) -> None:
         for name, value in fixed.items():
             response.headers.setdefault(name, value)
         return response
+
+
+def register_middleware(app: Flask) -> None:
+    from app.webhooks.mount import mount_webhooks
+
+    # Stripe's webhook skips the site's browser-facing machinery: see app/webhooks/mount.py.
+    mount_webhooks(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
 
 def register_commands(app: Flask) -> None:

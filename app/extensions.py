@@ -1,7 +1,6 @@
 """Flask extensions, created unbound and bound to the app in the factory."""
 
 import sqlalchemy as sa
-from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -30,8 +29,3 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
-
-@limiter.request_filter
-def _webhooks_are_never_limited() -> bool:
-    # Stripe must always get through; checking costs time on the hottest path.
-    return request.path.startswith("/webhooks/")

@@ -11,6 +11,7 @@ waits for the first transaction and then finds the event processed.
 import enum
 import functools
 import logging
+import typing
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -36,27 +37,35 @@ class Outcome(enum.Enum):
     def ok(self) -> bool:
         return self is not Outcome.FAILED
 
+    @property
+    def log_level(self) -> int:
+        # Stripe's retries and types we do not handle are routine: the events table keeps
+        # them, and the log keeps what changed something or needs a look.
+        quiet = self in (Outcome.DUPLICATE, Outcome.UNHANDLED)
+        return logging.DEBUG if quiet else logging.INFO
+
 
 def receive(payload: dict) -> Outcome:
     """Store and handle a verified event payload; commits. Never raises for handler errors."""
     event_id, event_type = payload["id"], payload["type"]
     try:
         outcome = _insert_and_handle(payload)
-        if outcome is None:  # stored before: lock the row and see how it went
+        if outcome is None and _processed(event_id):  # Stripe's retry of a done event
+            db.session.commit()
+            log.debug("stripe event %s (%s): already processed, no effect",
+                      event_id, event_type)
+            return Outcome.DUPLICATE
+        if outcome is None:  # stored before but not processed: lock the row and retry
             row = _claim(payload)
-            if row.processed_at is not None:
-                db.session.commit()
-                log.info("stripe event %s (%s): already processed, no effect",
-                         event_id, event_type)
-                return Outcome.DUPLICATE
-            outcome = _handle(row)
+            outcome = Outcome.DUPLICATE if row.processed_at is not None else _handle(row)
         db.session.commit()
     except Exception as exc:  # the handler's effects are rolled back; the event is kept
         db.session.rollback()
         log.exception("stripe event %s (%s): handling failed", event_id, event_type)
         _record_failure(payload, exc)
         return Outcome.FAILED
-    log.info("stripe event %s (%s): %s", event_id, event_type, outcome.value)
+    log.log(outcome.log_level, "stripe event %s (%s): %s", event_id, event_type,
+            outcome.value)
     return outcome
 
 
@@ -69,20 +78,25 @@ def _decide(event_type: str, livemode: bool) -> tuple[Outcome, str | None]:
     return Outcome.PROCESSED, None
 
 
-def _insert_statement():
-    return _insert_for(db.session.get_bind().dialect.name)
+class _Statements(typing.NamedTuple):
+    insert: sa.Insert  # … ON CONFLICT (stripe_id) DO NOTHING RETURNING id
+    processed_at: sa.Select  # of one event, by Stripe id
 
 
 @functools.cache
-def _insert_for(dialect: str):
-    """INSERT … ON CONFLICT (stripe_id) DO NOTHING RETURNING id, built once per dialect."""
+def _statements(dialect: str) -> _Statements:
+    """The hot path's two statements, built once per dialect (no per-event compiling)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     table = StripeEvent.__table__
-    return insert(table).on_conflict_do_nothing(
-        index_elements=[table.c.stripe_id]).returning(table.c.id)
+    return _Statements(
+        insert=insert(table).on_conflict_do_nothing(
+            index_elements=[table.c.stripe_id]).returning(table.c.id),
+        processed_at=sa.select(table.c.processed_at).where(
+            table.c.stripe_id == sa.bindparam("stripe_id")),
+    )
 
 
 def _insert_and_handle(payload: dict) -> Outcome | None:
@@ -92,7 +106,9 @@ def _insert_and_handle(payload: dict) -> Outcome | None:
     livemode = bool(payload.get("livemode"))
     outcome, note = _decide(payload["type"], livemode)
     now = utcnow()
-    inserted = db.session.execute(_insert_statement(), {
+    # Core on the session's own connection: the same transaction as the handler's ORM work.
+    connection = db.session.connection()
+    inserted = connection.execute(_statements(connection.dialect.name).insert, {
         "stripe_id": payload["id"], "type": payload["type"], "livemode": livemode,
         "created": datetime.fromtimestamp(int(payload.get("created") or 0), timezone.utc),
         "received_at": now, "processed_at": now, "attempts": 1, "note": note,
@@ -103,6 +119,13 @@ def _insert_and_handle(payload: dict) -> Outcome | None:
     if outcome is Outcome.PROCESSED:
         HANDLERS[payload["type"]](Event.from_payload(payload))
     return outcome
+
+
+def _processed(stripe_id: str) -> bool:
+    """Whether a stored event was processed; once set, processed_at is never cleared."""
+    connection = db.session.connection()
+    return connection.execute(_statements(connection.dialect.name).processed_at,
+                              {"stripe_id": stripe_id}).scalar() is not None
 
 
 def _locked(stripe_id: str) -> StripeEvent | None:

@@ -7,7 +7,6 @@ import time
 import stripe
 from flask import current_app, jsonify, request
 
-from app.extensions import csrf, limiter
 from app.webhooks import bp
 from app.webhooks.processing import receive
 
@@ -28,8 +27,6 @@ def _signed_in_future(header: str, tolerance: int) -> bool:
 
 
 @bp.post("/webhooks/stripe")
-@csrf.exempt
-@limiter.exempt
 def stripe_webhook():
     config = current_app.config
     if not config["BILLING_ENABLED"]:

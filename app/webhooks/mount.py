@@ -1,0 +1,77 @@
+"""Stripe's webhook endpoint is served by a lean Flask app of its own, in front of the site.
+
+Stripe posts machine to machine: no cookie, no form, no page, no rate limit. The site's
+browser-facing machinery (session cookie, CSRF check, log-in, rate limiter, security
+headers) would run on every event for nothing, and the webhook path should cost little more
+than checking a signature and writing a row (PRODUCT.md section 10). So requests under
+`/webhooks/` are handed, before the site sees them, to an app that holds only the webhooks
+blueprint and the database. Both apps share one configuration object: a setting changed on
+the site (by a test, say) is the setting the webhook endpoint reads.
+"""
+
+import logging
+
+from flask import Flask, jsonify
+from flask.sessions import SessionInterface
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+
+PREFIX = "/webhooks/"
+log = logging.getLogger("app.webhooks")
+
+
+def mount_webhooks(site: Flask) -> Flask:
+    """Serve `/webhooks/` from the webhook app; returns that app."""
+    hooks = create_webhooks_app(site)
+    site.wsgi_app = WebhookDispatcher(site.wsgi_app, hooks.wsgi_app)
+    site.extensions["webhooks_app"] = hooks
+    return hooks
+
+
+def create_webhooks_app(site: Flask) -> Flask:
+    from app.webhooks import bp
+
+    hooks = Flask(__name__, static_folder=None)
+    hooks.config = site.config  # one configuration for both apps
+    hooks.session_interface = NoSession()
+    db.init_app(hooks)
+    hooks.register_blueprint(bp)
+    register_json_errors(hooks)
+    return hooks
+
+
+class WebhookDispatcher:
+    """WSGI middleware: `/webhooks/…` to the webhook app, everything else to the site."""
+
+    def __init__(self, site_wsgi, webhooks_wsgi):
+        self.site_wsgi = site_wsgi
+        self.webhooks_wsgi = webhooks_wsgi
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith(PREFIX):
+            return self.webhooks_wsgi(environ, start_response)
+        return self.site_wsgi(environ, start_response)
+
+
+class NoSession(SessionInterface):
+    """Stripe sends no cookie: every request gets Flask's empty null session."""
+
+    def open_session(self, app, request):
+        return None  # Flask substitutes a NullSession
+
+    def save_session(self, app, session, response):
+        pass
+
+
+def register_json_errors(hooks: Flask) -> None:
+    """Stripe reads status codes, and operators read the body: a sentence in JSON."""
+
+    @hooks.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return jsonify(error=error.description), error.code or 500
+
+    @hooks.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("webhook request failed unexpectedly")
+        return jsonify(error="Something went wrong; the event was not stored."), 500
