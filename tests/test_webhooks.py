@@ -108,6 +108,18 @@ def test_other_webhook_requests_get_a_json_sentence(client):
     assert "Set-Cookie" not in wrong_method.headers
 
 
+def test_a_bug_outside_the_handlers_is_a_json_500_not_a_traceback(app, post_event,
+                                                                     monkeypatch, caplog):
+    def broken(payload):
+        raise RuntimeError("bug in the pipeline")
+
+    monkeypatch.setattr("app.webhooks.routes.receive", broken)
+    response = post_event(customer_event())
+    assert response.status_code == 500  # Stripe retries
+    assert response.json == {"error": "Something went wrong on our side; Stripe will retry."}
+    assert "bug in the pipeline" in caplog.text
+
+
 def test_same_event_five_times_has_one_effect(app, post_event, recorder):
     payload = customer_event()
     responses = [post_event(payload) for _ in range(5)]

@@ -74,4 +74,4 @@ def register_json_errors(hooks: Flask) -> None:
     @hooks.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("webhook request failed unexpectedly")
-        return jsonify(error="Something went wrong; the event was not stored."), 500
+        return jsonify(error="Something went wrong on our side; Stripe will retry."), 500
