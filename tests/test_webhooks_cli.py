@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from app.auth.models import utcnow
 from app.extensions import db
+from app.webhooks import registry
 from app.webhooks.models import StripeEvent
 from tests.stripe_objects import event, stripe_object
 from tests.webhook_effects import count_effects, recorder  # noqa: F401
@@ -58,6 +59,22 @@ def test_replay_failed_from_cli_after_fix(app, runner, post_event, recorder):
     assert again.exit_code == 0 and "duplicate" in again.output
     assert count_effects(app) == 1
     assert runner.invoke(args=["billing", "replay", "--failed"]).output.strip() == "Nothing to replay."
+
+
+def test_replay_of_a_failed_event_whose_handler_is_gone(app, runner, post_event, recorder,
+                                                        monkeypatch):
+    payload = customer_event()
+    recorder.fail_with = RuntimeError("bug")
+    assert post_event(payload).status_code == 500
+    monkeypatch.delitem(registry.HANDLERS, "customer.updated")  # a release drops the handler
+
+    result = runner.invoke(args=["billing", "replay", "--failed"])
+    assert result.exit_code == 0, result.output
+    assert f"{payload['id']} (customer.updated): unhandled" in result.output
+    listed = json.loads(runner.invoke(args=["billing", "events", "--json"]).output)
+    assert [(e["status"], e["attempts"], e["note"], e["last_error"]) for e in listed] == [
+        ("processed", 2, "no handler", None)]
+    assert count_effects(app) == 0
 
 
 def test_replay_bad_input(runner):

@@ -1,11 +1,18 @@
 """Store and handle one verified Stripe event, exactly once.
 
-The event row is written in the same transaction as the handler's effects: a new event
-takes one INSERT … ON CONFLICT DO NOTHING, and its handler runs right after. A repeat of a
-processed event does nothing. A handler that raises rolls back its effects; the row is then
-kept (in a transaction of its own) with the error and attempt count, ready for a retry.
-Concurrent deliveries of one event serialise on the unique event id: the second insert
-waits for the first transaction and then finds the event processed.
+One statement claims an event: INSERT … ON CONFLICT (stripe_id) DO UPDATE … WHERE
+processed_at IS NULL RETURNING id. It stores a new event, or takes over a stored one that was never
+processed (Stripe's retry after a failure, an operator's replay), marking it processed;
+for an event processed before it returns no row, and the delivery is a duplicate with no
+effect. The handler runs right after, in the same transaction (the ORM session's), so the
+row and the handler's effects commit together or not at all. A handler that raises rolls
+both back; a second upsert, in a transaction of its own, then keeps the event with its
+error and attempt count, ready for the retry. An event with no handler to run (an unknown
+type, the other mode) is stored by the claim alone, in a Core transaction: no ORM session.
+
+Concurrent deliveries of one event serialise on the unique event id: the second statement
+waits for the first transaction, then finds the event processed (no row), or
+claims it itself if the first rolled back.
 """
 
 import enum
@@ -15,7 +22,6 @@ import typing
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.auth.models import utcnow
 from app.billing import gateway
@@ -28,7 +34,7 @@ log = logging.getLogger("app.webhooks")
 
 class Outcome(enum.Enum):
     PROCESSED = "processed"
-    DUPLICATE = "duplicate"  # already processed earlier: no effect
+    DUPLICATE = "duplicate"  # processed before: no effect
     IGNORED = "ignored"  # stored, but for the other mode (test vs live)
     UNHANDLED = "unhandled"  # stored; no handler for the type
     FAILED = "failed"
@@ -37,36 +43,35 @@ class Outcome(enum.Enum):
     def ok(self) -> bool:
         return self is not Outcome.FAILED
 
-    @property
-    def log_level(self) -> int:
-        # Stripe's retries and types we do not handle are routine: the events table keeps
-        # them, and the log keeps what changed something or needs a look.
-        quiet = self in (Outcome.DUPLICATE, Outcome.UNHANDLED)
-        return logging.DEBUG if quiet else logging.INFO
-
 
 def receive(payload: dict) -> Outcome:
     """Store and handle a verified event payload; commits. Never raises for handler errors."""
     event_id, event_type = payload["id"], payload["type"]
+    outcome, note = _decide(event_type, bool(payload.get("livemode")))
     try:
-        outcome = _insert_and_handle(payload)
-        if outcome is None and _processed(event_id):  # Stripe's retry of a done event
+        if outcome is Outcome.PROCESSED:
+            # Core on the session's own connection: one transaction with the handler's work.
+            claimed = _claim(db.session.connection(), payload, note)
+            if claimed:
+                HANDLERS[event_type](Event.from_payload(payload))
             db.session.commit()
-            log.debug("stripe event %s (%s): already processed, no effect",
-                      event_id, event_type)
-            return Outcome.DUPLICATE
-        if outcome is None:  # stored before but not processed: lock the row and retry
-            row = _claim(payload)
-            outcome = Outcome.DUPLICATE if row.processed_at is not None else _handle(row)
-        db.session.commit()
+        else:  # nothing to run, so no ORM session: store it and answer
+            with db.engine.begin() as connection:
+                claimed = _claim(connection, payload, note)
+        if not claimed:
+            outcome = Outcome.DUPLICATE
     except Exception as exc:  # the handler's effects are rolled back; the event is kept
         db.session.rollback()
         log.exception("stripe event %s (%s): handling failed", event_id, event_type)
         _record_failure(payload, exc)
         return Outcome.FAILED
-    log.log(outcome.log_level, "stripe event %s (%s): %s", event_id, event_type,
-            outcome.value)
+    log.info("stripe event %s (%s): %s", event_id, event_type, outcome.value)
     return outcome
+
+
+def replay(row: StripeEvent) -> Outcome:
+    """Handle a stored event again (operators' replay); a processed one is left alone."""
+    return receive(row.payload)
 
 
 def _decide(event_type: str, livemode: bool) -> tuple[Outcome, str | None]:
@@ -78,122 +83,66 @@ def _decide(event_type: str, livemode: bool) -> tuple[Outcome, str | None]:
     return Outcome.PROCESSED, None
 
 
-class _Statements(typing.NamedTuple):
-    insert: sa.Insert  # … ON CONFLICT (stripe_id) DO NOTHING RETURNING id
-    processed_at: sa.Select  # of one event, by Stripe id
+def _claim(connection: sa.Connection, payload: dict, note: str | None) -> bool:
+    """Store the event as processed, or mark a stored unprocessed one so. False if it was
+    processed before: a duplicate, with nothing to do."""
+    now = utcnow()
+    claimed = connection.execute(_upserts(connection.dialect.name).claim, {
+        **_columns(payload), "received_at": now, "processed_at": now, "attempts": 1,
+        "note": note, "last_error": None,
+    }).scalar()
+    return claimed is not None
+
+
+def _record_failure(payload: dict, exc: Exception) -> None:
+    """Keep the event with its error and one more attempt, unless a concurrent delivery
+    processed it meanwhile; in a transaction of its own."""
+    try:
+        connection = db.session.connection()
+        connection.execute(_upserts(connection.dialect.name).fail, {
+            **_columns(payload), "received_at": utcnow(), "processed_at": None,
+            "attempts": 1, "note": None,
+            "last_error": f"{type(exc).__name__}: {exc}"[:2000],
+        })
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        log.exception("stripe event %s (%s): could not record the failure", payload["id"],
+                      payload["type"])
+
+
+def _columns(payload: dict) -> dict:
+    return {
+        "stripe_id": payload["id"], "type": payload["type"],
+        "livemode": bool(payload.get("livemode")),
+        "created": datetime.fromtimestamp(int(payload.get("created") or 0), timezone.utc),
+        "payload": payload,
+    }
+
+
+class _Upserts(typing.NamedTuple):
+    claim: sa.Insert  # … DO UPDATE SET processed_at … WHERE unprocessed RETURNING id
+    fail: sa.Insert  # … DO UPDATE SET last_error, attempts + 1 WHERE unprocessed
 
 
 @functools.cache
-def _statements(dialect: str) -> _Statements:
-    """The hot path's two statements, built once per dialect (no per-event compiling)."""
+def _upserts(dialect: str) -> _Upserts:
+    """The two statements, built once per dialect (both speak ON CONFLICT … DO UPDATE)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     table = StripeEvent.__table__
-    return _Statements(
-        insert=insert(table).on_conflict_do_nothing(
-            index_elements=[table.c.stripe_id]).returning(table.c.id),
-        processed_at=sa.select(table.c.processed_at).where(
-            table.c.stripe_id == sa.bindparam("stripe_id")),
+    unprocessed = table.c.processed_at.is_(None)
+    claim, fail = insert(table), insert(table)
+    return _Upserts(
+        claim=claim.on_conflict_do_update(
+            index_elements=[table.c.stripe_id], where=unprocessed,
+            set_={"processed_at": claim.excluded.processed_at, "note": claim.excluded.note,
+                  "last_error": None, "attempts": table.c.attempts + 1},
+        ).returning(table.c.id),
+        fail=fail.on_conflict_do_update(
+            index_elements=[table.c.stripe_id], where=unprocessed,
+            set_={"last_error": fail.excluded.last_error, "attempts": table.c.attempts + 1},
+        ),
     )
-
-
-def _insert_and_handle(payload: dict) -> Outcome | None:
-    """The common case in one statement: store a new event as processed, then handle it
-    in the same transaction (a failure rolls both back). None if the id is already stored;
-    on PostgreSQL the insert first waits for a concurrent delivery of the same id."""
-    livemode = bool(payload.get("livemode"))
-    outcome, note = _decide(payload["type"], livemode)
-    now = utcnow()
-    # Core on the session's own connection: the same transaction as the handler's ORM work.
-    connection = db.session.connection()
-    inserted = connection.execute(_statements(connection.dialect.name).insert, {
-        "stripe_id": payload["id"], "type": payload["type"], "livemode": livemode,
-        "created": datetime.fromtimestamp(int(payload.get("created") or 0), timezone.utc),
-        "received_at": now, "processed_at": now, "attempts": 1, "note": note,
-        "payload": payload,
-    }).scalar()
-    if inserted is None:
-        return None
-    if outcome is Outcome.PROCESSED:
-        HANDLERS[payload["type"]](Event.from_payload(payload))
-    return outcome
-
-
-def _processed(stripe_id: str) -> bool:
-    """Whether a stored event was processed; once set, processed_at is never cleared."""
-    connection = db.session.connection()
-    return connection.execute(_statements(connection.dialect.name).processed_at,
-                              {"stripe_id": stripe_id}).scalar() is not None
-
-
-def _locked(stripe_id: str) -> StripeEvent | None:
-    return db.session.scalar(
-        sa.select(StripeEvent).where(StripeEvent.stripe_id == stripe_id)
-        .with_for_update().execution_options(populate_existing=True))
-
-
-def _claim(payload: dict, tries: int = 3) -> StripeEvent:
-    """The event's row, inserted or locked, inside the current transaction."""
-    for attempt in range(tries):
-        row = _locked(payload["id"])
-        if row is not None:
-            return row
-        row = _new_row(payload)
-        db.session.add(row)
-        try:
-            db.session.flush()  # waits for a concurrent insert of the same id to finish
-            return row
-        except (IntegrityError, OperationalError):
-            # Another delivery stored it first; nothing else is in this transaction yet.
-            db.session.rollback()
-            if attempt == tries - 1:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _new_row(payload: dict) -> StripeEvent:
-    return StripeEvent(
-        stripe_id=payload["id"],
-        type=payload["type"],
-        livemode=bool(payload.get("livemode")),
-        created=datetime.fromtimestamp(int(payload.get("created") or 0), timezone.utc),
-        payload=payload,
-    )
-
-
-def _handle(row: StripeEvent) -> Outcome:
-    """Handle a stored event that failed before (a retry or an operator's replay)."""
-    row.attempts += 1
-    outcome, row.note = _decide(row.type, row.livemode)
-    if outcome is Outcome.PROCESSED:
-        HANDLERS[row.type](Event.from_payload(row.payload))
-    row.processed_at = utcnow()
-    row.last_error = None
-    return outcome
-
-
-def _record_failure(payload: dict, exc: Exception) -> None:
-    message = f"{type(exc).__name__}: {exc}"[:2000]
-    for _ in range(3):
-        try:
-            row = _locked(payload["id"])
-            if row is None:
-                row = _new_row(payload)
-                row.attempts = 0
-                db.session.add(row)
-            if row.processed_at is None:  # a concurrent delivery may have succeeded meanwhile
-                row.attempts = (row.attempts or 0) + 1
-                row.last_error = message
-            db.session.commit()
-            return
-        except (IntegrityError, OperationalError):
-            db.session.rollback()
-    log.error("stripe event %s (%s): could not record the failure", payload["id"],
-              payload["type"])
-
-
-def replay(row: StripeEvent) -> Outcome:
-    """Handle a stored event again (operators' replay); a processed one is left alone."""
-    return receive(row.payload)
