@@ -76,11 +76,31 @@ def start_emulator(port: int) -> subprocess.Popen:
     return process
 
 
+DEV_SETTINGS = ("FLASK_DEBUG", "DATABASE_URL", "SITE_URL", "STRIPE_SECRET_KEY",
+                "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET")
+
+
+def write_env_file(path: Path) -> None:
+    """The emulator settings this run uses, for `flask -e FILE …` in another terminal.
+    Only written for the emulator, whose key is no secret; real keys stay in .env."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{name}={os.environ[name]}" for name in DEV_SETTINGS if os.environ.get(name)]
+    path.write_text("# Written by `make dev` for this run of the emulator.\n"
+                    + "\n".join(lines) + "\n")
+
+
+def display(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5000)))
     parser.add_argument("--emulator-port", type=int,
                         default=int(os.environ.get("EMULATOR_PORT", 12111)))
+    parser.add_argument("--env-file", type=Path, default=ROOT / "instance/dev.env",
+                        help="Where to write the settings for operator commands "
+                             "(default instance/dev.env).")
     parser.add_argument("--no-serve", action="store_true",
                         help="Set everything up, print the summary, then stop (used by tests).")
     args = parser.parse_args()
@@ -107,6 +127,9 @@ def main() -> None:
         if emulator is not None:
             print(f"Stripe:   local emulator at {os.environ['STRIPE_API_BASE']} "
                   "(webhooks registered and signed; log in instance/emulator.log)")
+            write_env_file(args.env_file)
+            print(f"CLI:      .venv/bin/flask --app wsgi -e {display(args.env_file)} "
+                  "billing events   (any operator command, against this set-up)")
         else:
             print("Stripe:   your STRIPE_SECRET_KEY (see the README for webhooks)")
         print(TEST_CARDS + "\n", flush=True)
