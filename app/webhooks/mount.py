@@ -21,12 +21,9 @@ PREFIX = "/webhooks/"
 log = logging.getLogger("app.webhooks")
 
 
-def mount_webhooks(site: Flask) -> Flask:
-    """Serve `/webhooks/` from the webhook app; returns that app."""
-    hooks = create_webhooks_app(site)
-    site.wsgi_app = WebhookDispatcher(site.wsgi_app, hooks.wsgi_app)
-    site.extensions["webhooks_app"] = hooks
-    return hooks
+def mount_webhooks(site: Flask) -> None:
+    """Serve `/webhooks/` from the webhook app, in front of the site."""
+    site.wsgi_app = WebhookDispatcher(site.wsgi_app, create_webhooks_app(site).wsgi_app)
 
 
 def create_webhooks_app(site: Flask) -> Flask:
