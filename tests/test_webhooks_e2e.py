@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from app.billing import gateway
 from app.catalog.sync import sync_catalog
 from app.extensions import db
+from app.webhooks import registry
 from app.webhooks.models import StripeEvent
 from tests.conftest import need
 from tests.stripe_objects import event, signature_header, stripe_object
@@ -108,6 +109,18 @@ def test_recover_processes_missed_events_and_leaves_processed_ones(app, runner, 
     assert again.exit_code == 0
     assert "already processed: 10" in again.output and "recovered: 0" in again.output
     assert count_effects(app) == 10
+
+
+def test_recover_asks_only_for_the_types_the_endpoint_subscribes_to(app, runner, recorder,
+                                                                    emu, monkeypatch):
+    monkeypatch.delitem(registry.HANDLERS, "price.created")  # not handled, not subscribed
+    emu("POST", "config", delivery_enabled=False)
+    run_sync(app)
+
+    result = runner.invoke(args=["billing", "recover", "--since", "1h"])
+    assert result.exit_code == 0, result.output
+    assert "seen: 5, already processed: 0, recovered: 5" in result.output
+    assert {row.type for row in stored(app).values()} == {"product.created"}
 
 
 def test_recover_retries_failed_events(app, runner, recorder, emu, live_server):

@@ -8,10 +8,14 @@ import click
 import sqlalchemy as sa
 
 from app.auth.models import utcnow
+from app.billing import gateway
 from app.billing.cli import billing, needs_stripe, parse_duration
 from app.extensions import db
 from app.webhooks.models import StripeEvent
 from app.webhooks.processing import Outcome, receive, replay
+from app.webhooks.registry import handled_types
+
+STRIPE_MAX_TYPES_PER_LIST = 20  # the `types` filter of Stripe's List Events
 
 
 def _failed_filter():
@@ -88,12 +92,9 @@ def replay_command(event_ids: tuple[str, ...], failed: bool) -> None:
 @needs_stripe
 def recover(since: str) -> None:
     """Ask Stripe for recent events and process the ones missed or failed."""
-    from app.billing import gateway
-
     cutoff = int(time.time() - parse_duration(since).total_seconds())
     counts = {"seen": 0, "already processed": 0, "recovered": 0, "retried": 0, "failed": 0}
-    # Oldest first, so effects are applied in the order they happened.
-    for event in reversed(list(gateway.iter_events(cutoff))):
+    for event in _handled_events_since(cutoff):
         counts["seen"] += 1
         payload = event.to_dict(for_json=True)
         row = db.session.scalar(sa.select(StripeEvent).where(StripeEvent.stripe_id == event.id))
@@ -109,6 +110,17 @@ def recover(since: str) -> None:
     click.echo(", ".join(f"{name}: {n}" for name, n in counts.items()))
     if counts["failed"]:
         raise click.ClickException(f"{counts['failed']} event(s) still failing.")
+
+
+def _handled_events_since(cutoff: int) -> list:
+    """Stripe's events of the types our endpoint subscribes to (the only ones it was ever
+    sent), oldest first, so effects are applied in the order they happened."""
+    types = handled_types()
+    found = []
+    for start in range(0, len(types), STRIPE_MAX_TYPES_PER_LIST):
+        newest_first = gateway.iter_events(cutoff, types[start:start + STRIPE_MAX_TYPES_PER_LIST])
+        found += reversed(list(newest_first))
+    return sorted(found, key=lambda event: event.created)  # stable: same-second order kept
 
 
 @billing.command("prune-events")
