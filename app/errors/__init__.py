@@ -21,9 +21,8 @@ MESSAGES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/webhooks/") or (
-        request.accept_mimetypes.best == "application/json"
-    )
+    # /webhooks/ never reaches the site: its own app answers in JSON (app/webhooks/mount.py).
+    return request.accept_mimetypes.best == "application/json"
 
 
 def render_error(status: int, message: str | None = None):
