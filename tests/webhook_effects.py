@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.auth.models import User
+from app.billing.objects import StripeId, StripeView
 from app.extensions import db
 from app.webhooks import registry
 
@@ -22,6 +23,12 @@ def count_effects(app) -> int:
                                  .where(User.email.like("%@effects.test")))
 
 
+class StripeObject(StripeView):
+    """Any Stripe object: the test handler reads only its id."""
+
+    id: StripeId
+
+
 class Recorder:
     """Handler that records one effect per call; can be told to fail or to dawdle."""
 
@@ -29,7 +36,7 @@ class Recorder:
         self.fail_with: Exception | None = None
         self.delay = 0.0
 
-    def __call__(self, event: registry.Event) -> None:
+    def __call__(self, event: registry.Event[StripeObject]) -> None:
         import time
 
         db.session.add(effect_user(event.id))
@@ -45,5 +52,6 @@ def recorder(monkeypatch):
     """Register a Recorder for customer.updated (and the catalog's product/price events)."""
     handler = Recorder()
     for event_type in ("customer.updated", "product.created", "price.created"):
-        monkeypatch.setitem(registry.HANDLERS, event_type, handler)
+        monkeypatch.setitem(registry.HANDLERS, event_type,
+                            registry.Registration(handler, StripeObject))
     return handler

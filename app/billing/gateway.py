@@ -124,6 +124,18 @@ def create_refund(payment_intent_id: str, idempotency_key: str, reason: str | No
         return client().v1.refunds.create(params=params, options=_options(idempotency_key))
 
 
+# --- payments ------------------------------------------------------------------------
+
+def retrieve_payment_intent(payment_intent_id: str):
+    with translated_errors(f"retrieve payment intent {payment_intent_id}"):
+        return client().v1.payment_intents.retrieve(payment_intent_id)
+
+
+def retrieve_charge(charge_id: str):
+    with translated_errors(f"retrieve charge {charge_id}"):
+        return client().v1.charges.retrieve(charge_id)
+
+
 # --- events and webhook endpoints ------------------------------------------------------
 
 def iter_events(created_gte: int, types: list[str] | None = None):

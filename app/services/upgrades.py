@@ -6,24 +6,28 @@ changes only here, in the same transaction as the status change.
 """
 
 import logging
-from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
 from app.auth.models import Level, User, utcnow
 from app.billing import gateway
+from app.billing.errors import StripeRejected
+from app.billing.objects import MalformedObject, as_datetime, parse
 from app.extensions import db
 from app.money import format_money
 from app.services.upgrade_purchase import (KIND, UpgradeNotAllowed, abandon_checkout,  # noqa: F401
                                            check_allowed, offered_type, open_checkout,
                                            recipient_named, reusable_upgrade, start_upgrade)
 from app.upgrades.models import UpgradeStatus, UserUpgrade
+from app.upgrades.views import (ChargeSummary, ChargeView, CheckoutSessionView, DisputeView,
+                                PaymentIntentView, UpgradeMetadata)
+from app.webhooks.registry import RetryLater
 
 log = logging.getLogger("app.upgrades")
 S = UpgradeStatus
 
 
-class UpgradeNotReady(Exception):
+class UpgradeNotReady(RetryLater):
     """An event refers to a payment we have not applied yet; failing makes Stripe retry."""
 
 
@@ -34,78 +38,70 @@ def _locked(model, *conditions):
                              .execution_options(populate_existing=True))
 
 
-def _id_of(value) -> str | None:
-    """A Stripe id whether the field holds the id or the expanded object."""
-    return value.get("id") if isinstance(value, dict) else value
+def _ours(metadata: UpgradeMetadata) -> int | None:
+    """The upgrade id our metadata names, if the object is one of our upgrades'."""
+    return metadata.upgrade_id if metadata.kind == KIND else None
 
 
-def _metadata_upgrade_id(obj: dict) -> int | None:
-    metadata = obj.get("metadata") or {}
-    raw = str(metadata.get("upgrade_id") or "")
-    return int(raw) if metadata.get("kind") == KIND and raw.isdigit() else None
-
-
-def upgrade_for_session(session: dict) -> UserUpgrade | None:
+def upgrade_for_session(session: CheckoutSessionView) -> UserUpgrade | None:
     """The upgrade a Checkout Session pays for, or None if it is not one of ours."""
-    upgrade = _locked(UserUpgrade, UserUpgrade.stripe_checkout_session_id == session["id"])
+    upgrade = _locked(UserUpgrade, UserUpgrade.stripe_checkout_session_id == session.id)
     if upgrade is not None:
         return upgrade
-    upgrade_id = _metadata_upgrade_id(session)
+    upgrade_id = _ours(session.metadata)
     upgrade = _locked(UserUpgrade, UserUpgrade.id == upgrade_id) if upgrade_id else None
     if upgrade is None:
-        log.info("checkout session %s: not an upgrade of ours, ignored", session["id"])
+        log.info("checkout session %s: not an upgrade of ours, ignored", session.id)
         return None
-    if upgrade.stripe_checkout_session_id not in (None, session["id"]):
+    if upgrade.stripe_checkout_session_id not in (None, session.id):
         log.warning("checkout session %s claims upgrade %s, which belongs to session %s; "
-                    "ignored", session["id"], upgrade.id, upgrade.stripe_checkout_session_id)
+                    "ignored", session.id, upgrade.id, upgrade.stripe_checkout_session_id)
         return None
     # Created at Stripe, but we never stored it (the request died after the call).
-    upgrade.stripe_checkout_session_id = session["id"]
+    upgrade.stripe_checkout_session_id = session.id
     return upgrade
 
 
-def upgrade_for_payment(payment_intent, charge_id: str | None,
-                        metadata_source: dict | None = None) -> UserUpgrade | None:
+def upgrade_for_payment(payment_intent_id: str | None, charge_id: str | None,
+                        metadata: UpgradeMetadata | None = None) -> UserUpgrade | None:
     """The upgrade paid by a payment intent or charge (or named in metadata)."""
-    pi_id = _id_of(payment_intent)
-    if pi_id:
-        found = _locked(UserUpgrade, UserUpgrade.stripe_payment_intent_id == pi_id)
+    if payment_intent_id:
+        found = _locked(UserUpgrade, UserUpgrade.stripe_payment_intent_id == payment_intent_id)
         if found is not None:
             return found
     if charge_id:
         found = _locked(UserUpgrade, UserUpgrade.stripe_charge_id == charge_id)
         if found is not None:
             return found
-    upgrade_id = _metadata_upgrade_id(metadata_source or {})
+    upgrade_id = _ours(metadata) if metadata is not None else None
     return _locked(UserUpgrade, UserUpgrade.id == upgrade_id) if upgrade_id else None
 
 
-def remember_payment(upgrade: UserUpgrade, payment_intent=None, charge=None) -> None:
+def remember_payment(upgrade: UserUpgrade, payment_intent_id: str | None,
+                     charge: ChargeSummary | ChargeView | str | None = None) -> None:
     """Store the payment intent, charge id and receipt link once known."""
-    pi_id = _id_of(payment_intent)
-    if isinstance(payment_intent, dict) and charge is None:
-        charge = payment_intent.get("latest_charge")
-    if pi_id and upgrade.stripe_payment_intent_id is None:
-        upgrade.stripe_payment_intent_id = pi_id
-    elif pi_id and upgrade.stripe_payment_intent_id != pi_id:
+    if payment_intent_id and upgrade.stripe_payment_intent_id is None:
+        upgrade.stripe_payment_intent_id = payment_intent_id
+    elif payment_intent_id and upgrade.stripe_payment_intent_id != payment_intent_id:
         log.warning("upgrade %s: payment intent %s differs from the stored %s; kept the "
-                    "stored one", upgrade.id, pi_id, upgrade.stripe_payment_intent_id)
-    if isinstance(charge, dict):
-        upgrade.stripe_charge_id = upgrade.stripe_charge_id or charge.get("id")
-        upgrade.receipt_url = charge.get("receipt_url") or upgrade.receipt_url
+                    "stored one", upgrade.id, payment_intent_id, upgrade.stripe_payment_intent_id)
+    if isinstance(charge, (ChargeSummary, ChargeView)):
+        upgrade.stripe_charge_id = upgrade.stripe_charge_id or charge.id
+        upgrade.receipt_url = charge.receipt_url or upgrade.receipt_url
     elif charge:
         upgrade.stripe_charge_id = upgrade.stripe_charge_id or charge
 
 
 # --- applying Stripe state -----------------------------------------------------------
 
-def apply_checkout_session(session: dict, *, event_id: str | None = None) -> UserUpgrade | None:
+def apply_checkout_session(session: CheckoutSessionView, *,
+                           event_id: str | None = None) -> UserUpgrade | None:
     """Apply a Checkout Session (from a webhook, or fetched from Stripe) to its upgrade."""
     upgrade = upgrade_for_session(session)
     if upgrade is None:
         return None
-    remember_payment(upgrade, session.get("payment_intent"))
-    status, payment = session.get("status"), session.get("payment_status")
+    remember_payment(upgrade, session.payment_intent_id, session.charge)
+    status, payment = session.status, session.payment_status
     if status == "complete" and payment in ("paid", "no_payment_required"):
         complete_upgrade(upgrade, event_id=event_id)
     elif status == "complete":  # a delayed payment method: the money is on its way
@@ -116,12 +112,13 @@ def apply_checkout_session(session: dict, *, event_id: str | None = None) -> Use
     return upgrade
 
 
-def fail_checkout_session(session: dict, *, event_id: str | None = None) -> UserUpgrade | None:
+def fail_checkout_session(session: CheckoutSessionView, *,
+                          event_id: str | None = None) -> UserUpgrade | None:
     """The delayed payment of a completed Checkout Session failed."""
     upgrade = upgrade_for_session(session)
     if upgrade is None:
         return None
-    remember_payment(upgrade, session.get("payment_intent"))
+    remember_payment(upgrade, session.payment_intent_id, session.charge)
     if upgrade.status is S.PENDING:
         # The failure arrived before `completed`: it proves checkout completed unpaid.
         upgrade.move_to(S.PROCESSING, event_id=event_id)
@@ -187,51 +184,68 @@ def refund_upgrade(upgrade: UserUpgrade, *, amount_refunded: int | None = None,
     return True
 
 
-def apply_charge_refund(charge: dict, *, event_id: str | None = None) -> UserUpgrade | None:
+def apply_charge_refund(charge: ChargeView, *, event_id: str | None = None) -> UserUpgrade | None:
     """A charge was refunded at Stripe: a full refund refunds its upgrade."""
-    upgrade = upgrade_for_payment(charge.get("payment_intent"), charge.get("id"), charge)
+    upgrade = upgrade_for_payment(charge.payment_intent, charge.id, charge.metadata)
     if upgrade is None:
         log.info("charge %s refunded: no upgrade of ours, ignored (event %s)",
-                 charge.get("id"), event_id)
+                 charge.id, event_id)
         return None
-    amount, refunded = charge.get("amount") or 0, charge.get("amount_refunded") or 0
-    full = bool(charge.get("refunded")) or (amount > 0 and refunded >= amount)
+    full = charge.refunded or (charge.amount > 0 and charge.amount_refunded >= charge.amount)
     if upgrade.status.waiting:
         # The refund overtook the checkout events. Fail so the event is retried once
         # the payment is applied, rather than lose the refund.
         raise UpgradeNotReady(f"upgrade {upgrade.id} is {upgrade.status.value}; its refund "
                               "must wait until the payment is applied")
-    remember_payment(upgrade, charge.get("payment_intent"), charge)
+    remember_payment(upgrade, charge.payment_intent, charge)
     if not full:
-        upgrade.amount_refunded = max(upgrade.amount_refunded or 0, refunded)
+        upgrade.amount_refunded = max(upgrade.amount_refunded or 0, charge.amount_refunded)
         log.warning("upgrade %s: partial refund of charge %s (%s of %s); status and level "
-                    "unchanged (event %s)", upgrade.id, charge.get("id"),
-                    format_money(refunded, upgrade.currency),
-                    format_money(amount, upgrade.currency), event_id)
+                    "unchanged (event %s)", upgrade.id, charge.id,
+                    format_money(charge.amount_refunded, charge.currency),
+                    format_money(charge.amount, charge.currency), event_id)
         db.session.flush()
         return upgrade
-    refund_upgrade(upgrade, amount_refunded=refunded, event_id=event_id)
+    refund_upgrade(upgrade, amount_refunded=charge.amount_refunded, event_id=event_id)
     return upgrade
 
 
-def flag_dispute(dispute: dict, *, event_id: str | None = None) -> UserUpgrade | None:
+def _disputed_upgrade(dispute: DisputeView) -> UserUpgrade | None:
+    """The upgrade a disputed payment paid for, asking Stripe when we have not stored the
+    payment yet (the dispute overtook the checkout events)."""
+    upgrade = upgrade_for_payment(dispute.payment_intent, dispute.charge)
+    if upgrade is not None:
+        return upgrade
+    if dispute.payment_intent:
+        intent = parse(PaymentIntentView, gateway.retrieve_payment_intent(
+            dispute.payment_intent).to_dict(), where=f"payment_intent {dispute.payment_intent}")
+        metadata = intent.metadata
+    else:
+        charge = parse(ChargeView, gateway.retrieve_charge(dispute.charge).to_dict(),
+                       where=f"charge {dispute.charge}")
+        metadata = charge.metadata
+    upgrade = upgrade_for_payment(None, None, metadata)
+    if upgrade is not None and dispute.payment_intent:
+        remember_payment(upgrade, dispute.payment_intent)
+    return upgrade
+
+
+def flag_dispute(dispute: DisputeView, *, event_id: str | None = None) -> UserUpgrade | None:
     """A customer disputed a charge: flag its upgrade and tell the operator."""
-    upgrade = upgrade_for_payment(dispute.get("payment_intent"), _id_of(dispute.get("charge")))
-    due = (dispute.get("evidence_details") or {}).get("due_by")
-    due_text = datetime.fromtimestamp(due, timezone.utc).strftime("%Y-%m-%d") if due else "?"
-    amount = format_money(dispute.get("amount") or 0, dispute.get("currency") or "gbp")
+    upgrade = _disputed_upgrade(dispute)
+    due = dispute.evidence_details.due_by
+    due_text = as_datetime(due).strftime("%Y-%m-%d") if due is not None else "?"
+    amount = format_money(dispute.amount, dispute.currency)
     if upgrade is None:
         log.warning("DISPUTE %s on charge %s (%s, reason %s): no upgrade of ours (event %s). "
-                    "Respond in the Stripe Dashboard by %s.", dispute.get("id"),
-                    _id_of(dispute.get("charge")), amount, dispute.get("reason"), event_id,
-                    due_text)
+                    "Respond in the Stripe Dashboard by %s.", dispute.id, dispute.charge,
+                    amount, dispute.reason, event_id, due_text)
         return None
     upgrade.disputed_at = upgrade.disputed_at or utcnow()
     log.warning("DISPUTE %s on upgrade %s (charge %s, %s, reason %s, purchaser %s, "
                 "recipient %s, event %s). Respond in the Stripe Dashboard by %s.",
-                dispute.get("id"), upgrade.id, _id_of(dispute.get("charge")), amount,
-                dispute.get("reason"), upgrade.purchaser_id, upgrade.recipient_id, event_id,
-                due_text)
+                dispute.id, upgrade.id, dispute.charge, amount, dispute.reason,
+                upgrade.purchaser_id, upgrade.recipient_id, event_id, due_text)
     db.session.flush()
     return upgrade
 
@@ -240,7 +254,12 @@ def refresh_from_stripe(upgrade: UserUpgrade) -> UserUpgrade | None:
     """Fetch the upgrade's Checkout Session from Stripe and apply it (the receipt page)."""
     session = gateway.retrieve_checkout_session(upgrade.stripe_checkout_session_id,
                                                 expand=["payment_intent.latest_charge"])
-    return apply_checkout_session(session.to_dict())
+    try:
+        view = parse(CheckoutSessionView, session.to_dict(), where=f"checkout session {session.id}")
+    except MalformedObject as exc:
+        log.error("upgrade %s: %s", upgrade.id, exc)
+        raise StripeRejected() from exc
+    return apply_checkout_session(view)
 
 
 def summaries_for(user: User) -> list[dict]:

@@ -1,26 +1,27 @@
-"""Stripe events about upgrades: small functions, each handing the object to the service."""
+"""Stripe events about upgrades: small functions, each handing the typed object to the service."""
 
 from app.services import upgrades
+from app.upgrades.views import ChargeView, CheckoutSessionView, DisputeView
 from app.webhooks.registry import Event, handles
 
 
 @handles("checkout.session.completed", "checkout.session.async_payment_succeeded",
-         "checkout.session.expired")
-def checkout_session_changed(event: Event) -> None:
+         "checkout.session.expired", view=CheckoutSessionView)
+def checkout_session_changed(event: Event[CheckoutSessionView]) -> None:
     # Each carries the whole session; applying its status and payment_status is the same job.
     upgrades.apply_checkout_session(event.object, event_id=event.id)
 
 
-@handles("checkout.session.async_payment_failed")
-def async_payment_failed(event: Event) -> None:
+@handles("checkout.session.async_payment_failed", view=CheckoutSessionView)
+def async_payment_failed(event: Event[CheckoutSessionView]) -> None:
     upgrades.fail_checkout_session(event.object, event_id=event.id)
 
 
-@handles("charge.refunded")
-def charge_refunded(event: Event) -> None:
+@handles("charge.refunded", view=ChargeView)
+def charge_refunded(event: Event[ChargeView]) -> None:
     upgrades.apply_charge_refund(event.object, event_id=event.id)
 
 
-@handles("charge.dispute.created")
-def dispute_created(event: Event) -> None:
+@handles("charge.dispute.created", view=DisputeView)
+def dispute_created(event: Event[DisputeView]) -> None:
     upgrades.flag_dispute(event.object, event_id=event.id)

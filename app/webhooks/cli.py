@@ -25,7 +25,8 @@ def _failed_filter():
 def _as_dict(row: StripeEvent) -> dict:
     return {
         "id": row.stripe_id, "type": row.type, "status": row.status, "livemode": row.livemode,
-        "created": row.created.isoformat(), "received_at": row.received_at.isoformat(),
+        "created": row.created.isoformat() if row.created else None,
+        "received_at": row.received_at.isoformat(),
         "processed_at": row.processed_at.isoformat() if row.processed_at else None,
         "attempts": row.attempts, "last_error": row.last_error, "note": row.note,
     }
@@ -56,6 +57,12 @@ def events(failed: bool, event_type: str | None, limit: int, as_json: bool) -> N
                    f"{row.status:<9} attempts={row.attempts}  {extra}".rstrip())
 
 
+def _last_error(stripe_id: str) -> str:
+    db.session.rollback()  # see what the failed attempt stored
+    return db.session.scalar(sa.select(StripeEvent.last_error)
+                             .where(StripeEvent.stripe_id == stripe_id)) or "unknown error"
+
+
 @billing.command("replay")
 @click.argument("event_ids", nargs=-1)
 @click.option("--failed", is_flag=True, help="Replay every event not processed yet.")
@@ -65,7 +72,8 @@ def replay_command(event_ids: tuple[str, ...], failed: bool) -> None:
         raise click.ClickException("Give event ids or --failed (not both).")
     if failed:
         rows = db.session.scalars(sa.select(StripeEvent).where(_failed_filter())
-                                  .order_by(StripeEvent.created, StripeEvent.id)).all()
+                                  .order_by(StripeEvent.created.asc().nulls_last(),
+                                            StripeEvent.id)).all()
     else:
         found = {r.stripe_id: r for r in db.session.scalars(
             sa.select(StripeEvent).where(StripeEvent.stripe_id.in_(event_ids)))}
@@ -79,9 +87,11 @@ def replay_command(event_ids: tuple[str, ...], failed: bool) -> None:
     failures = 0
     for row in rows:
         stripe_id, event_type = row.stripe_id, row.type
-        outcome = replay(row)
-        failures += outcome is Outcome.FAILED
-        click.echo(f"{stripe_id} ({event_type}): {outcome.value}")
+        outcome = replay(row, tracebacks=False)
+        failed = outcome in (Outcome.FAILED, Outcome.MALFORMED)
+        failures += failed
+        reason = f": {_last_error(stripe_id)}" if failed else ""
+        click.echo(f"{stripe_id} ({event_type}): {outcome.value}{reason}")
     if failures:
         raise click.ClickException(f"{failures} event(s) still failing; see `flask billing events --failed`.")
 
@@ -101,8 +111,8 @@ def recover(since: str) -> None:
         if row is not None and row.processed_at is not None:
             counts["already processed"] += 1
             continue
-        outcome = receive(payload)
-        if outcome is Outcome.FAILED:
+        outcome = receive(json.dumps(payload), payload, tracebacks=False)
+        if outcome in (Outcome.FAILED, Outcome.MALFORMED):
             counts["failed"] += 1
         else:
             counts["retried" if row is not None else "recovered"] += 1

@@ -1,5 +1,6 @@
 """The audit table of every verified Stripe event."""
 
+import json
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,7 +19,8 @@ class StripeEvent(db.Model):
     stripe_id: so.Mapped[str] = so.mapped_column(sa.String(255), unique=True)
     type: so.Mapped[str] = so.mapped_column(sa.String(100), index=True)
     livemode: so.Mapped[bool]
-    created: so.Mapped[datetime] = so.mapped_column(UTCDateTime())  # Stripe's time
+    # Stripe's time; None when the event's own `created` is malformed.
+    created: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     received_at: so.Mapped[datetime] = so.mapped_column(
         UTCDateTime(), default=utcnow, index=True)
     processed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
@@ -26,7 +28,13 @@ class StripeEvent(db.Model):
     last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     # Why a processed event had no effect ("no handler", "livemode mismatch"), if it had none.
     note: so.Mapped[str | None] = so.mapped_column(sa.String(100))
-    payload: so.Mapped[dict] = so.mapped_column(sa.JSON)
+    # The body exactly as Stripe signed it (UTF-8 text of one JSON object).
+    payload: so.Mapped[str] = so.mapped_column(sa.Text)
+
+    @property
+    def data(self) -> dict:
+        """The stored body, parsed."""
+        return json.loads(self.payload)
 
     @property
     def status(self) -> str:

@@ -10,6 +10,11 @@ both back; a second upsert, in a transaction of its own, then keeps the event wi
 error and attempt count, ready for the retry. An event with no handler to run (an unknown
 type, the other mode) is stored by the claim alone, in a Core transaction: no ORM session.
 
+Before any of that, the event is read through the handler's typed view (app/webhooks/
+envelope.py). A malformed one is kept by the second upsert alone, failed with its reason,
+and answered 2xx: Stripe retrying the same bytes cannot help; an operator replays it once
+the code that reads it is fixed. The row stores the signed body as received.
+
 Concurrent deliveries of one event serialise on the unique event id: the second statement
 waits for the first transaction, then finds the event processed (no row), or
 claims it itself if the first rolled back.
@@ -17,17 +22,19 @@ claims it itself if the first rolled back.
 
 import enum
 import functools
+import json
 import logging
 import typing
-from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
 from app.auth.models import utcnow
 from app.billing import gateway
+from app.billing.errors import BillingError
 from app.extensions import db
+from app.webhooks.envelope import Columns, MalformedObject, columns, envelope, event_for
 from app.webhooks.models import StripeEvent
-from app.webhooks.registry import HANDLERS, Event
+from app.webhooks.registry import HANDLERS, Event, RetryLater
 
 log = logging.getLogger("app.webhooks")
 
@@ -37,92 +44,116 @@ class Outcome(enum.Enum):
     DUPLICATE = "duplicate"  # processed before: no effect
     IGNORED = "ignored"  # stored, but for the other mode (test vs live)
     UNHANDLED = "unhandled"  # stored; no handler for the type
-    FAILED = "failed"
+    MALFORMED = "malformed"  # stored as failed: no retry of the same bytes can succeed
+    FAILED = "failed"  # stored as failed: Stripe's retry (or an operator's replay) may succeed
 
     @property
     def ok(self) -> bool:
+        """Whether Stripe should stop retrying (answered 2xx)."""
         return self is not Outcome.FAILED
 
 
-def receive(payload: dict) -> Outcome:
-    """Store and handle a verified event payload; commits. Never raises for handler errors."""
-    event_id, event_type = payload["id"], payload["type"]
-    outcome, note = _decide(event_type, bool(payload.get("livemode")))
+def receive(body: str, payload: dict[str, typing.Any] | None = None, *,
+            tracebacks: bool = True) -> Outcome:
+    """Store and handle a verified event (its signed body, and that body parsed); commits.
+
+    Never raises for a handler's error or a malformed event: the outcome says what happened
+    and the stored row keeps the reason. `tracebacks=False` logs failures in one line
+    (operators' commands print their own).
+    """
+    payload = json.loads(body) if payload is None else payload
+    row = columns(body, payload)
     try:
-        if outcome is Outcome.PROCESSED:
+        outcome, note, event = _prepare(payload)
+    except MalformedObject as exc:
+        log.error("stripe event %s (%s): %s; kept as failed, not retried", row.stripe_id,
+                  row.type, exc)
+        return _keep_failed(row, str(exc), Outcome.MALFORMED)
+    try:
+        if event is not None:
             # Core on the session's own connection: one transaction with the handler's work.
-            claimed = _claim(db.session.connection(), payload, note)
+            claimed = _claim(db.session.connection(), row, note)
             if claimed:
-                HANDLERS[event_type](Event.from_payload(payload))
+                HANDLERS[row.type].handler(event)
             db.session.commit()
         else:  # nothing to run, so no ORM session: store it and answer
             with db.engine.begin() as connection:
-                claimed = _claim(connection, payload, note)
-        if not claimed:
-            outcome = Outcome.DUPLICATE
+                claimed = _claim(connection, row, note)
     except Exception as exc:  # the handler's effects are rolled back; the event is kept
         db.session.rollback()
-        log.exception("stripe event %s (%s): handling failed", event_id, event_type)
-        _record_failure(payload, exc)
-        return Outcome.FAILED
-    log.info("stripe event %s (%s): %s", event_id, event_type, outcome.value)
+        _log_failure(row, exc, tracebacks)
+        if isinstance(exc, MalformedObject):  # an object the handler fetched did not fit
+            return _keep_failed(row, str(exc), Outcome.MALFORMED)
+        return _keep_failed(row, f"{type(exc).__name__}: {exc}", Outcome.FAILED)
+    if not claimed:
+        outcome = Outcome.DUPLICATE
+    log.info("stripe event %s (%s): %s", row.stripe_id, row.type, outcome.value)
     return outcome
 
 
-def replay(row: StripeEvent) -> Outcome:
+def replay(row: StripeEvent, *, tracebacks: bool = True) -> Outcome:
     """Handle a stored event again (operators' replay); a processed one is left alone."""
-    return receive(row.payload)
+    return receive(row.payload, tracebacks=tracebacks)
 
 
-def _decide(event_type: str, livemode: bool) -> tuple[Outcome, str | None]:
-    """What handling an event of this type and mode amounts to, and the note to store."""
-    if livemode != gateway.livemode():
-        return Outcome.IGNORED, "livemode mismatch"
-    if event_type not in HANDLERS:
-        return Outcome.UNHANDLED, "no handler"
-    return Outcome.PROCESSED, None
+def _prepare(payload: dict[str, typing.Any]) -> tuple[Outcome, str | None, Event | None]:
+    """What handling the event amounts to, the note to store, and the event for its handler.
+
+    MalformedObject if a field the pipeline or the handler reads is not Stripe's type."""
+    if envelope(payload).livemode != gateway.livemode():
+        return Outcome.IGNORED, "livemode mismatch", None
+    registration = HANDLERS.get(payload["type"])
+    if registration is None:
+        return Outcome.UNHANDLED, "no handler", None
+    return Outcome.PROCESSED, None, event_for(payload, registration)
 
 
-def _claim(connection: sa.Connection, payload: dict, note: str | None) -> bool:
+def _log_failure(row: Columns, exc: Exception, tracebacks: bool) -> None:
+    expected = isinstance(exc, (RetryLater, BillingError, MalformedObject))
+    if expected or not tracebacks:
+        log.error("stripe event %s (%s): handling failed: %s: %s", row.stripe_id, row.type,
+                  type(exc).__name__, exc)
+    else:
+        log.exception("stripe event %s (%s): handling failed", row.stripe_id, row.type)
+
+
+def _claim(connection: sa.Connection, row: Columns, note: str | None) -> bool:
     """Store the event as processed, or mark a stored unprocessed one so. False if it was
     processed before: a duplicate, with nothing to do."""
     now = utcnow()
     claimed = connection.execute(_upserts(connection.dialect.name).claim, {
-        **_columns(payload), "received_at": now, "processed_at": now, "attempts": 1,
+        **_values(row), "received_at": now, "processed_at": now, "attempts": 1,
         "note": note, "last_error": None,
     }).scalar()
     return claimed is not None
 
 
-def _record_failure(payload: dict, exc: Exception) -> None:
-    """Keep the event with its error and one more attempt, unless a concurrent delivery
-    processed it meanwhile; in a transaction of its own."""
+def _keep_failed(row: Columns, error: str, outcome: Outcome) -> Outcome:
+    """Keep the event with its error and one more attempt, in a transaction of its own;
+    DUPLICATE if a delivery processed it meanwhile (or before)."""
     try:
         connection = db.session.connection()
-        connection.execute(_upserts(connection.dialect.name).fail, {
-            **_columns(payload), "received_at": utcnow(), "processed_at": None,
-            "attempts": 1, "note": None,
-            "last_error": f"{type(exc).__name__}: {exc}"[:2000],
-        })
+        kept = connection.execute(_upserts(connection.dialect.name).fail, {
+            **_values(row), "received_at": utcnow(), "processed_at": None,
+            "attempts": 1, "note": None, "last_error": error[:2000],
+        }).scalar()
         db.session.commit()
     except sa.exc.SQLAlchemyError:
         db.session.rollback()
-        log.exception("stripe event %s (%s): could not record the failure", payload["id"],
-                      payload["type"])
+        log.exception("stripe event %s (%s): could not record the failure", row.stripe_id,
+                      row.type)
+        return Outcome.FAILED  # not stored: only Stripe's retry can bring it back
+    return outcome if kept is not None else Outcome.DUPLICATE
 
 
-def _columns(payload: dict) -> dict:
-    return {
-        "stripe_id": payload["id"], "type": payload["type"],
-        "livemode": bool(payload.get("livemode")),
-        "created": datetime.fromtimestamp(int(payload.get("created") or 0), timezone.utc),
-        "payload": payload,
-    }
+def _values(row: Columns) -> dict[str, typing.Any]:
+    return {"stripe_id": row.stripe_id, "type": row.type, "livemode": row.livemode,
+            "created": row.created, "payload": row.payload}
 
 
 class _Upserts(typing.NamedTuple):
     claim: sa.Insert  # … DO UPDATE SET processed_at … WHERE unprocessed RETURNING id
-    fail: sa.Insert  # … DO UPDATE SET last_error, attempts + 1 WHERE unprocessed
+    fail: sa.Insert  # … DO UPDATE SET last_error, attempts + 1 WHERE unprocessed RETURNING id
 
 
 @functools.cache
@@ -144,5 +175,5 @@ def _upserts(dialect: str) -> _Upserts:
         fail=fail.on_conflict_do_update(
             index_elements=[table.c.stripe_id], where=unprocessed,
             set_={"last_error": fail.excluded.last_error, "attempts": table.c.attempts + 1},
-        ),
+        ).returning(table.c.id),
     )

@@ -1,46 +1,61 @@
-"""Event type → handler. Feature packages register one small function per type."""
+"""Event type → handler and the view it reads. Features register one small function per type.
+
+    @handles("charge.refunded", view=ChargeView)
+    def charge_refunded(event: Event[ChargeView]) -> None: ...
+
+The pipeline reads `data.object` through the view before the handler runs, so a handler
+only ever sees a validated object; one that does not fit is kept as malformed.
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from app.billing.objects import StripeView
+
+V = TypeVar("V", bound=StripeView)
 
 
 @dataclass(frozen=True)
-class Event:
-    """What a handler sees: the event's identity and the Stripe object it carries."""
+class Event(Generic[V]):
+    """What a handler sees: the event's identity and its object, read through the view."""
 
     id: str
     type: str
     created: datetime
     livemode: bool
-    object: dict[str, Any]
-    previous_attributes: dict[str, Any] | None = None
-
-    @classmethod
-    def from_payload(cls, payload: dict) -> "Event":
-        data = payload.get("data") or {}
-        return cls(
-            id=payload["id"],
-            type=payload["type"],
-            created=datetime.fromtimestamp(int(payload.get("created") or 0), timezone.utc),
-            livemode=bool(payload.get("livemode")),
-            object=data.get("object") or {},
-            previous_attributes=data.get("previous_attributes"),
-        )
+    object: V
 
 
-Handler = Callable[[Event], None]
-HANDLERS: dict[str, Handler] = {}
+class RetryLater(Exception):
+    """A handler cannot apply the event yet (it refers to a payment not applied so far).
+
+    Raising it fails the delivery, so Stripe retries later: an expected state, logged in one
+    line, not a bug.
+    """
 
 
-def handles(*event_types: str) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of `event_types`."""
+Handler = Callable[[Event[Any]], None]
+
+
+@dataclass(frozen=True)
+class Registration:
+    handler: Handler
+    view: type[StripeView]
+
+
+HANDLERS: dict[str, Registration] = {}
+
+
+def handles(*event_types: str, view: type[StripeView]) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of `event_types`, reading `view`."""
     def register(func: Handler) -> Handler:
         for event_type in event_types:
-            if event_type in HANDLERS and HANDLERS[event_type] is not func:
+            known = HANDLERS.get(event_type)
+            if known is not None and known.handler is not func:
                 raise RuntimeError(f"two handlers for {event_type}")
-            HANDLERS[event_type] = func
+            HANDLERS[event_type] = Registration(func, view)
         return func
     return register
 
