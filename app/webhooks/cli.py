@@ -90,8 +90,11 @@ def replay_command(event_ids: tuple[str, ...], failed: bool) -> None:
         outcome = replay(row, tracebacks=False)
         failed = outcome in (Outcome.FAILED, Outcome.MALFORMED)
         failures += failed
-        reason = f": {_last_error(stripe_id)}" if failed else ""
-        click.echo(f"{stripe_id} ({event_type}): {outcome.value}{reason}")
+        # A malformed event's error already begins "malformed: …".
+        said = _last_error(stripe_id) if outcome is Outcome.MALFORMED else outcome.value
+        if outcome is Outcome.FAILED:
+            said += f": {_last_error(stripe_id)}"
+        click.echo(f"{stripe_id} ({event_type}): {said}")
     if failures:
         raise click.ClickException(f"{failures} event(s) still failing; see `flask billing events --failed`.")
 

@@ -29,13 +29,18 @@ def _non_standard(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
-def read_body(body: bytes) -> tuple[str, dict[str, Any]]:
-    """The body as text and parsed; NotAnEvent unless it is standard JSON with an id and type."""
+def decode(body: bytes) -> str:
+    """The body as Stripe signed it: UTF-8 text. NotAnEvent if it is not UTF-8."""
     try:
-        text = body.decode("utf-8")
-        payload = json.loads(text, parse_constant=_non_standard)
+        return body.decode("utf-8")
     except UnicodeDecodeError:
         raise NotAnEvent("Body is not UTF-8.") from None
+
+
+def read_body(text: str) -> dict[str, Any]:
+    """The parsed body; NotAnEvent unless it is standard JSON with a valid id and type."""
+    try:
+        payload = json.loads(text, parse_constant=_non_standard)
     except (ValueError, RecursionError):  # NaN/Infinity, bad syntax, nesting past the limit
         raise NotAnEvent("Body is not standard JSON.") from None
     if not isinstance(payload, dict):
@@ -45,7 +50,7 @@ def read_body(body: bytes) -> tuple[str, dict[str, Any]]:
         raise NotAnEvent("Event has no valid id (letters, digits and _; at most 255).")
     if not (isinstance(event_type, str) and _EVENT_TYPE.fullmatch(event_type)):
         raise NotAnEvent("Event has no valid type (a-z, 0-9, '.' and '_'; at most 100).")
-    return text, payload
+    return payload
 
 
 class Envelope(StripeView):
@@ -90,4 +95,4 @@ def event_for(payload: dict[str, Any], registration: Registration) -> Event[Any]
                                                       where="data.object"))
 
 
-__all__ = ["MalformedObject", "NotAnEvent", "read_body", "columns", "envelope", "event_for"]
+__all__ = ["MalformedObject", "NotAnEvent", "decode", "read_body", "columns", "envelope", "event_for"]

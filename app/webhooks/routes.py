@@ -7,7 +7,7 @@ import stripe
 from flask import current_app, jsonify, request
 
 from app.webhooks import bp
-from app.webhooks.envelope import NotAnEvent, read_body
+from app.webhooks.envelope import NotAnEvent, decode, read_body
 from app.webhooks.processing import receive
 
 log = logging.getLogger("app.webhooks")
@@ -45,8 +45,12 @@ def stripe_webhook():
     if not header:
         return _refuse(400, "Missing Stripe-Signature header.")
     try:
+        text = decode(body)  # Stripe signs UTF-8 text
+    except NotAnEvent as exc:
+        return _refuse(400, str(exc))
+    try:
         stripe.WebhookSignature.verify_header(
-            body.decode("utf-8", "replace"), header, config["STRIPE_WEBHOOK_SECRET"],
+            text, header, config["STRIPE_WEBHOOK_SECRET"],
             tolerance=config["WEBHOOK_TOLERANCE_SECONDS"])
     except stripe.SignatureVerificationError as exc:
         return _refuse(400, f"Invalid signature: {exc.user_message or exc}")
@@ -55,7 +59,7 @@ def stripe_webhook():
         return _refuse(400, "Invalid signature: timestamp is in the future.")
 
     try:
-        text, payload = read_body(body)
+        payload = read_body(text)
     except NotAnEvent as exc:
         return _refuse(400, str(exc))
 
