@@ -28,7 +28,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
     app.config.from_mapping(config_module.from_env(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
-    if not (app.debug or app.testing):
+    production = not (app.debug or app.testing)
+    if production:
         if not app.config["SECRET_KEY"]:
             raise SystemExit(
                 "Refusing to start: SECRET_KEY is not set. Set it in the environment "
@@ -38,10 +39,14 @@ def configure(app: Flask, test_config: dict | None) -> None:
     elif not app.config["SECRET_KEY"]:
         # Development and tests only: a throwaway key, new at every start.
         app.config["SECRET_KEY"] = os.urandom(32).hex()
+    config_module.choose_ratelimit_storage(app.config, production)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("stripe").setLevel(logging.WARNING)  # it logs every request at INFO
     if not app.config["BILLING_ENABLED"]:
         app.logger.info("STRIPE_SECRET_KEY is not set: billing is disabled.")
+    if production and app.config["RATELIMIT_STORAGE_URI"] == config_module.MEMORY_STORAGE:
+        app.logger.warning("RATELIMIT_STORAGE_URI=memory://: rate limits are counted per "
+                           "process, right only with a single worker.")
 
 
 def register_extensions(app: Flask) -> None:
@@ -109,7 +114,10 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_security_headers(app: Flask) -> None:
-    # Built once: after_request runs on every response, webhooks included.
+    from flask import request
+    from flask_login import current_user
+
+    # Built once: after_request runs on every site response (webhooks have their own).
     fixed = {
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
@@ -118,15 +126,22 @@ def register_security_headers(app: Flask) -> None:
         "Content-Security-Policy": (
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "form-action 'self' https://checkout.stripe.com https://billing.stripe.com "
-            + (app.config["STRIPE_API_BASE"] or "") + "; frame-ancestors 'none'"),
+            + (app.config["STRIPE_API_BASE"] or "") + "; frame-ancestors 'none'; "
+            "base-uri 'none'"),
     }
     if app.config.get("SESSION_COOKIE_SECURE"):
-        fixed["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        fixed["Strict-Transport-Security"] = config_module.HSTS
 
     @app.after_request
     def security_headers(response):
         for name, value in fixed.items():
             response.headers.setdefault(name, value)
+        # A logged-in page shows account data (name, level, receipts), and the log-in and
+        # sign-up pages echo what was typed: none of it belongs in a browser's or a
+        # proxy's cache. Public pages and static files stay cacheable.
+        if request.endpoint != "static" and (
+                request.blueprint == "auth" or current_user.is_authenticated):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 

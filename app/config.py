@@ -58,7 +58,13 @@ def from_env(instance_path: str) -> dict:
         "WEBHOOK_MAX_BYTES": _int("WEBHOOK_MAX_BYTES", 256 * 1024),
         "WEBHOOK_TOLERANCE_SECONDS": _int("WEBHOOK_TOLERANCE_SECONDS", 300),
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Empty: memory:// in development and tests; production refuses to start (see
+        # choose_ratelimit_storage). Every worker must count in one place.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "").strip(),
+        # Storage down (Redis restarting, say): each worker counts in its own memory until
+        # it answers again, rather than failing the request; errors are logged, not raised.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": False,  # computing them costs every request, webhooks too
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         # No pool_pre_ping: it costs a round trip on every request, the webhook's included.
@@ -71,6 +77,32 @@ def from_env(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
     }
+
+
+HSTS = "max-age=31536000; includeSubDomains"
+MEMORY_STORAGE = "memory://"
+RATELIMIT_STORAGE_MISSING = (
+    "Refusing to start: RATELIMIT_STORAGE_URI is not set. Outside development each worker "
+    "would count rate limits on its own, so with `gunicorn -w 2` twice as many log-in "
+    "attempts get through. Point every worker at one store, e.g. "
+    "RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379, or set RATELIMIT_STORAGE_URI=memory:// "
+    "to choose per-process counting on a single-worker host."
+)
+
+
+def choose_ratelimit_storage(config: dict, production: bool) -> None:
+    """Settle where rate limits are counted: never silently per process in production."""
+    uri = config.get("RATELIMIT_STORAGE_URI") or ""
+    if not uri:
+        if production:
+            raise SystemExit(RATELIMIT_STORAGE_MISSING)
+        uri = MEMORY_STORAGE
+    config["RATELIMIT_STORAGE_URI"] = uri
+    if uri.split("://", 1)[0] in {"redis", "rediss"}:
+        # Without timeouts an unreachable Redis host holds each log-in for the kernel's
+        # connect timeout (minutes) before the in-memory fallback takes over.
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS",
+                          {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
 
 
 def harden_for_production(config: dict) -> None:

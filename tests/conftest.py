@@ -291,8 +291,8 @@ def page(browser):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Say how many browser and PostgreSQL tests ran, so CI output shows they were not skipped."""
-    for marker in ("browser", "postgres"):
+    """Say how many browser, PostgreSQL and Redis tests ran, so CI output shows none skipped."""
+    for marker in ("browser", "postgres", "redis"):
         counts = {}
         for outcome in ("passed", "failed", "skipped", "error"):
             reports = [r for r in terminalreporter.stats.get(outcome, [])

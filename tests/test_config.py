@@ -36,6 +36,7 @@ def test_starts_in_debug_without_secret_key(tmp_path):
 
 def test_production_settings_harden_cookies(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")  # production must choose one
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]

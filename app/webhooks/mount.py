@@ -1,12 +1,13 @@
 """Stripe's webhook endpoint is served by a lean Flask app of its own, in front of the site.
 
 Stripe posts machine to machine: no cookie, no form, no page, no rate limit. The site's
-browser-facing machinery (session cookie, CSRF check, log-in, rate limiter, security
-headers) would run on every event for nothing, and the webhook path should cost little more
-than checking a signature and writing a row (PRODUCT.md section 10). So requests under
+browser-facing machinery (session cookie, CSRF check, log-in, rate limiter, page headers)
+would run on every event for nothing, and the webhook path should cost little more than
+checking a signature and writing a row (PRODUCT.md section 10). So requests under
 `/webhooks/` are handed, before the site sees them, to an app that holds only the webhooks
-blueprint and the database. Both apps share one configuration object: a setting changed on
-the site (by a test, say) is the setting the webhook endpoint reads.
+blueprint, the database and a fixed set of security headers. Both apps share one
+configuration object: a setting changed on the site (by a test, say) is the setting the
+webhook endpoint reads.
 """
 
 import logging
@@ -15,6 +16,7 @@ from flask import Flask, jsonify
 from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException
 
+from app.config import HSTS
 from app.extensions import db
 
 PREFIX = "/webhooks/"
@@ -35,7 +37,25 @@ def create_webhooks_app(site: Flask) -> Flask:
     db.init_app(hooks)
     hooks.register_blueprint(bp)
     register_json_errors(hooks)
+    register_security_headers(hooks)
     return hooks
+
+
+def register_security_headers(hooks: Flask) -> None:
+    """Every answer is JSON for a machine: nothing to load, frame, sniff or cache."""
+    fixed = {  # built once: this runs on every event
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+        "Cache-Control": "no-store",
+    }
+    if hooks.config.get("SESSION_COOKIE_SECURE"):
+        fixed["Strict-Transport-Security"] = HSTS
+
+    @hooks.after_request
+    def security_headers(response):
+        for name, value in fixed.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
 class WebhookDispatcher:
