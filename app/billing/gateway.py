@@ -126,14 +126,25 @@ def create_refund(payment_intent_id: str, idempotency_key: str, reason: str | No
 
 # --- payments ------------------------------------------------------------------------
 
+def _missing_is_none(retrieve, object_id: str):
+    try:
+        return retrieve(object_id)
+    except stripe.InvalidRequestError as exc:
+        if exc.code == "resource_missing":
+            return None
+        raise
+
+
 def retrieve_payment_intent(payment_intent_id: str):
+    """The payment intent, or None if Stripe has none by that id."""
     with translated_errors(f"retrieve payment intent {payment_intent_id}"):
-        return client().v1.payment_intents.retrieve(payment_intent_id)
+        return _missing_is_none(client().v1.payment_intents.retrieve, payment_intent_id)
 
 
 def retrieve_charge(charge_id: str):
+    """The charge, or None if Stripe has none by that id."""
     with translated_errors(f"retrieve charge {charge_id}"):
-        return client().v1.charges.retrieve(charge_id)
+        return _missing_is_none(client().v1.charges.retrieve, charge_id)
 
 
 # --- events and webhook endpoints ------------------------------------------------------

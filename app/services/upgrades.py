@@ -217,16 +217,17 @@ def _disputed_upgrade(dispute: DisputeView) -> UserUpgrade | None:
     if upgrade is not None:
         return upgrade
     if dispute.payment_intent:
-        intent = parse(PaymentIntentView, gateway.retrieve_payment_intent(
-            dispute.payment_intent).to_dict(), where=f"payment_intent {dispute.payment_intent}")
-        metadata = intent.metadata
+        found = gateway.retrieve_payment_intent(dispute.payment_intent)
+        view: type[PaymentIntentView] | type[ChargeView] = PaymentIntentView
     else:
-        charge = parse(ChargeView, gateway.retrieve_charge(dispute.charge).to_dict(),
-                       where=f"charge {dispute.charge}")
-        metadata = charge.metadata
+        found, view = gateway.retrieve_charge(dispute.charge), ChargeView
+    if found is None:  # Stripe knows no such payment: not one of ours
+        return None
+    metadata = parse(view, found.to_dict(), where=f"{found.object} {found.id}").metadata
     upgrade = upgrade_for_payment(None, None, metadata)
-    if upgrade is not None and dispute.payment_intent:
-        remember_payment(upgrade, dispute.payment_intent)
+    if upgrade is None or upgrade.stripe_payment_intent_id not in (None, dispute.payment_intent):
+        return None  # named in metadata, but paid by another payment: not this dispute's
+    remember_payment(upgrade, dispute.payment_intent)
     return upgrade
 
 

@@ -1,0 +1,219 @@
+"""Property-based tests of the webhook endpoint (Hypothesis).
+
+Under a valid signature: arbitrary JSON, and mutations of every handled type's real example
+object, never get a 5xx other than the declared retryable case, and never change users or
+upgrades unless the event is well-formed. A mutation that gives a field the handler reads
+another JSON type must be refused as malformed: that part of the oracle knows the fields
+each handler reads, independently of the views that implement it.
+"""
+
+import copy
+import json
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app import handlers  # noqa: F401  (registers every handler, as create_app does)
+from app.auth.models import User
+from app.extensions import db
+from app.upgrades.models import UserUpgrade
+from app.webhooks.models import StripeEvent
+from app.webhooks.registry import handled_types
+from tests.conftest import WEBHOOK_SECRET
+from tests.stripe_objects import event, signature_header
+from tests.upgrade_helpers import charge, dispute, make_upgrade, session
+
+SETTINGS = settings(max_examples=200, deadline=None, derandomize=False,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+# The retryable failures a handler may declare (a refund or dispute that overtook its payment).
+RETRYABLE = ("UpgradeNotReady",)
+
+json_scalars = (st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
+                | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20))
+json_values = st.recursive(json_scalars, lambda children: st.lists(children, max_size=4)
+                           | st.dictionaries(st.text(max_size=10), children, max_size=4),
+                           max_leaves=12)
+
+# What the handlers read of each object, and the JSON types Stripe documents for it
+# ("null" where the field is nullable; "dict" too where it is expandable).
+READS = {
+    "charge": {"id": "str", "amount": "int", "amount_refunded": "int", "refunded": "bool",
+               "currency": "str", "metadata": "dict", "payment_intent": "str dict null",
+               "receipt_url": "str null"},
+    "dispute": {"id": "str", "amount": "int", "currency": "str", "charge": "str dict",
+                "payment_intent": "str dict null", "reason": "str", "evidence_details": "dict",
+                "evidence_details.due_by": "int null"},
+    "checkout.session": {"id": "str", "status": "str null", "payment_status": "str",
+                         "metadata": "dict", "payment_intent": "str dict null"},
+}
+# Our keys in metadata: optional (absent on objects that are not ours).
+READS_METADATA = {"metadata.kind": "str null", "metadata.upgrade_id": "str null"}
+OPTIONAL = set(READS_METADATA)
+
+
+@pytest.fixture
+def app_config(emulated_config):
+    return emulated_config  # a dispute may make the handler ask Stripe (the emulator)
+
+
+@pytest.fixture
+def world(app, make_user, client):
+    """Two upgrades of ours: one complete (alice), one still pending (bob)."""
+    alice, bob = make_user("alice"), make_user("bob")
+    done, pending = make_upgrade(app, alice), make_upgrade(app, bob, upgrade_type="platinum")
+    post(client, json.dumps(event("checkout.session.completed", session(done))))
+    return {"done": done, "pending": pending}
+
+
+def post(client, body: str):
+    raw = body.encode()
+    return client.post("/webhooks/stripe", data=raw, headers={
+        "Content-Type": "application/json",
+        "Stripe-Signature": signature_header(raw, WEBHOOK_SECRET)})
+
+
+def snapshot(app) -> tuple:
+    with app.app_context():
+        users = db.session.execute(sa.select(User.id, User.level).order_by(User.id)).all()
+        upgrades = db.session.execute(sa.select(
+            UserUpgrade.id, UserUpgrade.status, UserUpgrade.amount_refunded,
+            UserUpgrade.disputed_at, UserUpgrade.receipt_url, UserUpgrade.level_before,
+            UserUpgrade.stripe_payment_intent_id, UserUpgrade.stripe_charge_id,
+        ).order_by(UserUpgrade.id)).all()
+        return tuple(users), tuple(upgrades)
+
+
+def stored_error(app, event_id: str) -> str | None:
+    with app.app_context():
+        return db.session.scalar(sa.select(StripeEvent.last_error)
+                                 .where(StripeEvent.stripe_id == event_id))
+
+
+def check(app, client, body: str, before: tuple) -> Any:
+    """Post `body`; the answer is never an undeclared 5xx, and only a processed event may
+    have changed anything. Returns the response."""
+    response = post(client, body)
+    if response.status_code >= 500:
+        error = stored_error(app, json.loads(body)["id"]) or ""
+        assert error.startswith(RETRYABLE), (response.status_code, error)
+    outcome = response.json.get("outcome") if response.status_code == 200 else None
+    if outcome != "processed":
+        assert snapshot(app) == before, (response.status_code, response.json)
+    return response
+
+
+# --- arbitrary JSON ---------------------------------------------------------------------
+
+envelopes = st.fixed_dictionaries({
+    "id": st.one_of(st.text(max_size=300), st.from_regex(r"evt_[A-Za-z0-9]{1,20}", fullmatch=True),
+                    json_values),
+    "type": st.one_of(st.sampled_from(handled_types()),
+                      st.text(max_size=30), json_values),
+}, optional={"created": json_values | st.integers(0, 2**40), "livemode": json_values,
+             "data": json_values | st.fixed_dictionaries({"object": json_values})})
+
+
+@SETTINGS
+@given(body=st.one_of(json_values.map(json.dumps), envelopes.map(json.dumps)))
+def test_arbitrary_json_never_gets_a_5xx_and_changes_nothing(app, client, world, body):
+    before = snapshot(app)
+    response = check(app, client, body, before)
+    assert response.status_code in (200, 400)
+
+
+# --- mutations of the real example objects ----------------------------------------------
+
+def builders(ids: dict, pending: dict) -> dict[str, tuple[str, Any]]:
+    """Each handled type's event, built from Stripe's example object, about our upgrades."""
+    return {
+        "checkout.session.completed": ("checkout.session", session(pending)),
+        "checkout.session.async_payment_succeeded": ("checkout.session", session(pending)),
+        "checkout.session.async_payment_failed": ("checkout.session",
+                                                  session(pending, payment_status="unpaid")),
+        "checkout.session.expired": ("checkout.session", session(pending, status="expired",
+                                                                 payment_status="unpaid")),
+        "charge.refunded": ("charge", charge(ids, refunded_amount=ids["amount"])),
+        "charge.dispute.created": ("dispute", dispute(ids)),
+    }
+
+
+def test_every_handled_type_has_a_mutation_test(world):
+    assert set(builders(world["done"], world["pending"])) == set(handled_types())
+
+
+def paths(obj: Any, prefix: str = "") -> list[str]:
+    found = []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            path = f"{prefix}{key}"
+            found.append(path)
+            found += paths(value, path + ".")
+    return found
+
+
+def json_type(value: Any) -> str:
+    return {bool: "bool", int: "int", float: "float", str: "str", list: "list",
+            dict: "dict", type(None): "null"}[type(value)]
+
+
+_DELETE = object()
+
+
+def _read_fields() -> list[tuple[str, str]]:
+    kinds = {"charge.refunded": "charge", "charge.dispute.created": "dispute"}
+    return [(t, path) for t in handled_types()
+            for path in sorted({**READS[kinds.get(t, "checkout.session")], **READS_METADATA})]
+
+
+@pytest.mark.parametrize("event_type,path", _read_fields())
+@settings(SETTINGS, max_examples=12)
+@given(value=json_values | st.just(_DELETE))
+def test_every_field_a_handler_reads_is_strict(app, client, world, event_type, path, value):
+    mutate_and_check(app, client, world, event_type, path, value)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_mutating_any_field_of_the_examples_is_never_a_bug(app, client, world, data):
+    event_type = data.draw(st.sampled_from(handled_types()), label="type")
+    obj = builders(world["done"], world["pending"])[event_type][1]
+    path = data.draw(st.sampled_from(paths(obj)), label="path")
+    mutate_and_check(app, client, world, event_type, path,
+                     data.draw(json_values | st.just(_DELETE), label="value"))
+
+
+def mutate_and_check(app, client, world, event_type: str, path: str, value: Any) -> None:
+    """Set `path` of the type's example object to `value` (or delete it) and post it."""
+    kind, obj = builders(world["done"], world["pending"])[event_type]
+    reads = {**READS[kind], **READS_METADATA}
+    mutated = copy.deepcopy(obj)
+    *parents, last = path.split(".")
+    target = mutated
+    for key in parents:
+        target = target.get(key) if isinstance(target, dict) else None
+    if not isinstance(target, dict):
+        return  # the parent is not an object in this example
+    original = target.get(last, _DELETE)
+    if value is _DELETE:
+        target.pop(last, None)
+    else:
+        target[last] = value
+
+    before = snapshot(app)
+    payload = event(event_type, mutated)
+    response = check(app, client, json.dumps(payload), before)
+    assert response.status_code in (200, 500)
+
+    allowed = reads.get(path, "").split()
+    if not allowed or original is _DELETE:
+        return  # a field no handler reads, or one this example lacks
+    if value is _DELETE:
+        wrong = path not in OPTIONAL
+    else:
+        wrong = json_type(value) not in allowed
+    if wrong:
+        assert response.json["outcome"] == "malformed", (path, value, response.json)
