@@ -173,17 +173,17 @@ READ_FIELDS = _read_fields()
 
 
 # Every JSON type equally likely (and deletion), so each field meets each kind of wrong value.
-any_type = st.one_of(st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=False,
-                     allow_infinity=False), st.text(max_size=20), st.lists(json_scalars, max_size=3),
-                     st.dictionaries(st.text(max_size=8), json_scalars, max_size=3), st.none(),
-                     st.just(_DELETE))
+any_type = st.one_of(
+    st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20), st.lists(json_scalars, max_size=3),
+    st.dictionaries(st.text(max_size=8), json_scalars, max_size=3), st.none(), st.just(_DELETE))
 
 
 @settings(SETTINGS, max_examples=20)
 @given(values=st.lists(any_type, min_size=len(READ_FIELDS), max_size=len(READ_FIELDS)))
 def test_every_field_a_handler_reads_is_strict(app, client, world, values):
     # One example gives every field a handler reads a value of its own.
-    for (event_type, path), value in zip(READ_FIELDS, values):
+    for (event_type, path), value in zip(READ_FIELDS, values, strict=True):
         mutate_and_check(app, client, world, event_type, path, value)
 
 

@@ -12,11 +12,17 @@ and the field types below.
 """
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field,
-                      StringConstraints, ValidationError)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic_core import PydanticCustomError
 
 # The largest id a database integer column holds on every backend we run (PostgreSQL's
@@ -72,7 +78,7 @@ Metadata = dict[str, str]
 
 def as_datetime(timestamp: int) -> datetime:
     """A validated `Timestamp` as an aware UTC datetime."""
-    return datetime.fromtimestamp(timestamp, timezone.utc)
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 V = TypeVar("V", bound=StripeView)
@@ -111,7 +117,8 @@ _TYPE_TAGS = {"str", "int", "bool", "float", "dict", "list", "none", "literal"}
 
 
 def _subclass_names(cls: type) -> set[str]:
-    names = set()
-    for sub in cls.__subclasses__():
+    names: set[str] = set()
+    subclasses: list[type] = cls.__subclasses__()
+    for sub in subclasses:
         names |= {sub.__name__} | _subclass_names(sub)
     return names

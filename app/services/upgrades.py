@@ -6,6 +6,7 @@ changes only here, in the same transaction as the status change.
 """
 
 import logging
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -15,12 +16,26 @@ from app.billing.errors import StripeRejected
 from app.billing.objects import MalformedObject, as_datetime, parse
 from app.extensions import db
 from app.money import format_money
-from app.services.upgrade_purchase import (KIND, UpgradeNotAllowed, abandon_checkout,  # noqa: F401
-                                           check_allowed, offered_type, open_checkout,
-                                           recipient_named, reusable_upgrade, start_upgrade)
+from app.services.upgrade_purchase import (  # noqa: F401
+    KIND,
+    UpgradeNotAllowed,
+    abandon_checkout,
+    check_allowed,
+    offered_type,
+    open_checkout,
+    recipient_named,
+    reusable_upgrade,
+    start_upgrade,
+)
 from app.upgrades.models import UpgradeStatus, UserUpgrade
-from app.upgrades.views import (ChargeSummary, ChargeView, CheckoutSessionView, DisputeView,
-                                PaymentIntentView, UpgradeMetadata)
+from app.upgrades.views import (
+    ChargeSummary,
+    ChargeView,
+    CheckoutSessionView,
+    DisputeView,
+    PaymentIntentView,
+    UpgradeMetadata,
+)
 from app.webhooks.registry import RetryLater
 
 log = logging.getLogger("app.upgrades")
@@ -33,7 +48,11 @@ class UpgradeNotReady(RetryLater):
 
 # --- finding the upgrade a Stripe object belongs to ---------------------------------
 
-def _locked(model, *conditions):
+M = TypeVar("M", UserUpgrade, User)
+
+
+def _locked(model: type[M], *conditions: sa.ColumnElement[bool]) -> M | None:
+    """The row, locked for this transaction (FOR UPDATE on PostgreSQL), freshly loaded."""
     return db.session.scalar(sa.select(model).where(*conditions).with_for_update()
                              .execution_options(populate_existing=True))
 
@@ -128,7 +147,9 @@ def fail_checkout_session(session: CheckoutSessionView, *,
 
 
 def _locked_user(user_id: int) -> User:
-    return _locked(User, User.id == user_id)
+    user = _locked(User, User.id == user_id)
+    assert user is not None, f"user {user_id} has an upgrade, so exists (foreign key)"
+    return user
 
 
 def complete_upgrade(upgrade: UserUpgrade, *, event_id: str | None = None) -> bool:
@@ -253,17 +274,20 @@ def flag_dispute(dispute: DisputeView, *, event_id: str | None = None) -> UserUp
 
 def refresh_from_stripe(upgrade: UserUpgrade) -> UserUpgrade | None:
     """Fetch the upgrade's Checkout Session from Stripe and apply it (the receipt page)."""
+    if upgrade.stripe_checkout_session_id is None:
+        return None  # checkout never started: nothing at Stripe to read
     session = gateway.retrieve_checkout_session(upgrade.stripe_checkout_session_id,
                                                 expand=["payment_intent.latest_charge"])
     try:
-        view = parse(CheckoutSessionView, session.to_dict(), where=f"checkout session {session.id}")
+        view = parse(CheckoutSessionView, session.to_dict(),
+                     where=f"checkout session {session.id}")
     except MalformedObject as exc:
         log.error("upgrade %s: %s", upgrade.id, exc)
         raise StripeRejected() from exc
     return apply_checkout_session(view)
 
 
-def summaries_for(user: User) -> list[dict]:
+def summaries_for(user: User) -> list[dict[str, Any]]:
     """The user's upgrades, as purchaser or recipient, for `flask users show --json`."""
     rows = db.session.scalars(sa.select(UserUpgrade).where(sa.or_(
         UserUpgrade.purchaser_id == user.id, UserUpgrade.recipient_id == user.id,

@@ -1,7 +1,15 @@
 """The Stripe objects the upgrade handlers and services read, as strict typed views."""
 
-from app.billing.objects import (Amount, Currency, DbId, ExpandableId, HttpsUrl, StripeId,
-                                 StripeView, Timestamp)
+from app.billing.objects import (
+    Amount,
+    Currency,
+    DbId,
+    ExpandableId,
+    HttpsUrl,
+    StripeId,
+    StripeView,
+    Timestamp,
+)
 
 
 class UpgradeMetadata(StripeView):

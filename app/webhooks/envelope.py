@@ -12,8 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.billing.objects import (MAX_TIMESTAMP, MalformedObject, StripeView, Timestamp,
-                                 as_datetime, parse)
+from app.billing.objects import (
+    MAX_TIMESTAMP,
+    MalformedObject,
+    StripeView,
+    Timestamp,
+    as_datetime,
+    parse,
+)
 from app.webhooks.registry import Event, Registration
 
 # The widths of the stripe_id and type columns; Stripe's ids and types are plain ASCII.
@@ -78,7 +84,8 @@ def columns(body: str, payload: dict[str, Any]) -> Columns:
     well_formed = type(created) is int and 0 <= created <= MAX_TIMESTAMP
     return Columns(stripe_id=payload["id"], type=payload["type"],
                    livemode=payload.get("livemode") is True,
-                   created=as_datetime(created) if well_formed else None, payload=body)
+                   created=as_datetime(created) if well_formed else None,  # type: ignore[arg-type]
+                   payload=body)
 
 
 def envelope(payload: dict[str, Any]) -> Envelope:
@@ -95,4 +102,5 @@ def event_for(payload: dict[str, Any], registration: Registration) -> Event[Any]
                                                       where="data.object"))
 
 
-__all__ = ["MalformedObject", "NotAnEvent", "decode", "read_body", "columns", "envelope", "event_for"]
+__all__ = ["MalformedObject", "NotAnEvent", "decode", "read_body", "columns", "envelope",
+           "event_for"]

@@ -96,7 +96,8 @@ def replay(row: StripeEvent, *, tracebacks: bool = True) -> Outcome:
     return receive(row.payload, tracebacks=tracebacks)
 
 
-def _prepare(payload: dict[str, typing.Any]) -> tuple[Outcome, str | None, Event | None]:
+def _prepare(payload: dict[str, typing.Any]
+             ) -> tuple[Outcome, str | None, Event[typing.Any] | None]:
     """What handling the event amounts to, the note to store, and the event for its handler.
 
     MalformedObject if a field the pipeline or the handler reads is not Stripe's type."""
@@ -159,10 +160,9 @@ class _Upserts(typing.NamedTuple):
 @functools.cache
 def _upserts(dialect: str) -> _Upserts:
     """The two statements, built once per dialect (both speak ON CONFLICT … DO UPDATE)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = StripeEvent.__table__
     unprocessed = table.c.processed_at.is_(None)
     claim, fail = insert(table), insert(table)
