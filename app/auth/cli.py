@@ -1,19 +1,19 @@
 """`flask users …`: operators' account commands."""
 
 import json
-import sys
 
 import click
-from flask.cli import AppGroup
 
 from app.access import access_for
 from app.auth.forms import check_username
 from app.auth.models import Level, User, find_by_email, find_by_username
+from app.commands import OperatorGroup, read_stdin_line
 from app.extensions import db
 from app.money import format_money
 from app.services.upgrades import summaries_for as upgrade_summaries
+from app.text import control_character
 
-users = AppGroup("users", help="Create and inspect user accounts.")
+users = OperatorGroup("users", help="Create and inspect user accounts.")
 
 
 def _require_user(email: str) -> User:
@@ -46,6 +46,15 @@ def user_summary(user: User) -> dict:
     }
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return read_stdin_line("password")
+    try:
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    except UnicodeDecodeError:
+        raise click.ClickException("The password typed is not UTF-8 text.") from None
+
+
 @users.command("create")
 @click.argument("email")
 @click.argument("username")
@@ -61,12 +70,12 @@ def create(email: str, username: str, admin: bool, password_stdin: bool) -> None
         raise click.ClickException(f"A user with email {email!r} already exists.")
     if find_by_username(username):
         raise click.ClickException(f"The username {username!r} is taken.")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     if len(password) < 8:
         raise click.ClickException("The password must be at least 8 characters long.")
+    if control_character(password):
+        raise click.ClickException("The password must not contain control characters "
+                                   "(the log-in form refuses them).")
     user = User(email=email, username=username, is_admin=admin)
     user.set_password(password)
     db.session.add(user)

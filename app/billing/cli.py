@@ -3,27 +3,52 @@
 import re
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
 
 from app.billing.errors import BillingError
+from app.commands import OperatorGroup
 from app.extensions import db
+from app.text import control_character
 
-billing = AppGroup("billing", help="Stripe catalog, webhooks and payments.")
+billing = OperatorGroup("billing", help="Stripe catalog, webhooks and payments.")
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_DURATION_DAYS = 3650  # ten years: far beyond any use, far below date arithmetic's limits
 
 
 def parse_duration(text: str) -> timedelta:
-    """'3d', '12h', '90d', '2w', '30m' → timedelta; ClickException otherwise."""
+    """'3d', '12h', '90d', '2w', '30m' (at most ten years) → timedelta; ClickException otherwise."""
     match = _DURATION.match(text or "")
     if not match:
         raise click.ClickException(
             f"Invalid duration {text!r}: use a number and a unit, like 30m, 12h, 3d or 2w.")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    digits, unit = match.groups()
+    # Not int() of a thousand digits: any number that long is over the limit anyway.
+    seconds = int(digits) * _UNIT_SECONDS[unit] if len(digits.lstrip("0")) <= 12 else None
+    if seconds is None or seconds > MAX_DURATION_DAYS * 86400:
+        raise click.ClickException(
+            f"Invalid duration {text!r}: at most {MAX_DURATION_DAYS} days (ten years).")
+    return timedelta(seconds=seconds)
+
+
+def check_url(url: str) -> str | None:
+    """Why `url` is not a full http(s) address Stripe could post to, or None."""
+    if any(char.isspace() for char in url) or control_character(url):
+        return "it contains spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number in range)
+    except ValueError as exc:
+        return f"it cannot be parsed ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "it must start with https:// (or http:// for a local test)"
+    if not parts.hostname:
+        return "it has no host name"
+    return None
 
 
 def needs_stripe(command):
@@ -37,7 +62,7 @@ def needs_stripe(command):
             return command(*args, **kwargs)
         except BillingError as exc:
             db.session.rollback()
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(exc.operator_message) from None
     return wrapper
 
 
@@ -61,8 +86,9 @@ def webhook_setup(url: str, secret_only: bool) -> None:
     from app.billing import gateway
     from app.webhooks.registry import handled_types
 
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise click.ClickException(f"Invalid URL {url!r}: give the full address, "
+    problem = check_url(url)
+    if problem:
+        raise click.ClickException(f"Invalid URL {url!r}: {problem}. Give the full address, "
                                    "like https://example.com/webhooks/stripe.")
     types = handled_types()
     if not types:

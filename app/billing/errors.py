@@ -2,26 +2,31 @@
 
 
 class BillingError(Exception):
-    """Base class; `str(error)` is a sentence fit to show a user."""
+    """Base class. `str(error)` is a sentence fit to show a customer; `operator_message` is
+    the one for operators' commands: what failed and, from Stripe, why."""
 
     status = 502
-
-    def __init__(self, message: str | None = None):
-        super().__init__(message or self.default_message)
-
     default_message = "Something went wrong with the payment provider. Nothing was charged."
+    default_operator_message = "A Stripe request failed."
+
+    def __init__(self, message: str | None = None, *, operator_message: str | None = None):
+        super().__init__(message or self.default_message)
+        self.operator_message = operator_message or self.default_operator_message
 
 
 class BillingDisabled(BillingError):
     status = 503
     default_message = ("Payments are switched off on this server (no Stripe key is configured). "
                        "Nothing was charged.")
+    default_operator_message = ("Billing is disabled: STRIPE_SECRET_KEY is not set, so Stripe "
+                                "cannot be reached.")
 
 
 class StripeUnavailable(BillingError):
     status = 503
     default_message = ("The payment provider did not answer. Nothing was charged; "
                        "please try again in a moment.")
+    default_operator_message = "Stripe did not answer."
 
 
 class StripeRejected(BillingError):
@@ -30,14 +35,18 @@ class StripeRejected(BillingError):
     status = 502
     default_message = ("The payment provider refused the request. Nothing was charged; "
                        "please try again, and contact us if it keeps happening.")
+    default_operator_message = "Stripe refused the request."
 
 
 class CardDeclined(BillingError):
     status = 402
     default_message = "The card was declined. Nothing was charged."
+    default_operator_message = "Stripe declined the card."
 
 
 class CatalogNotSynced(BillingError):
     status = 503
     default_message = ("This item is not on sale yet: the catalog has not been synced with the "
                        "payment provider. Nothing was charged.")
+    default_operator_message = ("The catalog is not synced with Stripe: run "
+                                "`flask billing sync-catalog`.")

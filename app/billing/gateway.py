@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 20
 NETWORK_RETRIES = 2
+# The longest one call can take, retries included (the SDK's back-off is under 2 s a retry).
+REQUEST_BUDGET_SECONDS = TIMEOUT_SECONDS * (NETWORK_RETRIES + 1) + 2 * NETWORK_RETRIES
 
 
 def client() -> stripe.StripeClient:
@@ -50,18 +52,42 @@ def livemode() -> bool:
 
 @contextmanager
 def translated_errors(action: str) -> Iterator[None]:
-    """Turn Stripe's exceptions into domain errors, logging the detail operators need."""
+    """Turn Stripe's exceptions into domain errors, logging the detail operators need.
+
+    Each error carries the customer's sentence and, for operators' commands, a sentence of
+    their own: what was asked of Stripe and the error Stripe gave.
+    """
     try:
         yield
     except stripe.CardError as exc:
         log.info("stripe: %s declined: %s", action, exc.user_message)
-        raise CardDeclined(exc.user_message or None) from exc
+        raise CardDeclined(exc.user_message or None,
+                           operator_message=for_operators(action, exc)) from exc
     except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
         log.warning("stripe: %s failed, provider unavailable: %s", action, exc)
-        raise StripeUnavailable() from exc
+        raise StripeUnavailable(operator_message=for_operators(action, exc)) from exc
     except stripe.StripeError as exc:
         log.error("stripe: %s rejected: %s", action, exc)
-        raise StripeRejected() from exc
+        raise StripeRejected(operator_message=for_operators(action, exc)) from exc
+
+
+def for_operators(action: str, exc: stripe.StripeError) -> str:
+    """One line: the request, then Stripe's error type (and code) and message.
+
+    "Stripe request failed: create webhook endpoint: invalid_request_error (url_invalid): …"
+    """
+    error = exc.error  # Stripe's error object, when Stripe answered at all
+    if error is not None and error.type:
+        kind = error.type + (f" ({error.code})" if error.code else "")
+        message = error.message or exc.user_message or ""
+    elif isinstance(exc, stripe.APIConnectionError):
+        # The SDK's own text is a paragraph for customers of Stripe; the cause is enough.
+        cause = type(exc.__cause__).__name__ if exc.__cause__ else "network error"
+        address = current_app.config["STRIPE_API_BASE"] or "https://api.stripe.com"
+        kind, message = "APIConnectionError", f"no answer from {address} ({cause})"
+    else:
+        kind, message = type(exc).__name__, exc.user_message or str(exc)
+    return f"Stripe request failed: {action}: {kind}: {' '.join(str(message).split())}"
 
 
 def _options(idempotency_key: str | None) -> dict:
@@ -160,9 +186,13 @@ def iter_events(created_gte: int, types: list[str] | None = None):
 
 
 def create_webhook_endpoint(url: str, enabled_events: list[str]):
+    """The endpoint, in the SDK's pinned API version, with its signing secret."""
     with translated_errors("create webhook endpoint"):
         return client().v1.webhook_endpoints.create(params={
             "url": url, "enabled_events": enabled_events,
+            # Events come in the endpoint's version: pin the one the SDK (and so every
+            # handler reading those events) is written for, not the account's default.
+            "api_version": stripe.api_version,
             "description": "Billing app webhooks (flask billing webhook-setup)"})
 
 

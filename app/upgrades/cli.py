@@ -5,13 +5,14 @@ import click
 from app.billing import gateway
 from app.billing.cli import billing, needs_stripe
 from app.extensions import db
+from app.ids import DB_ID
 from app.money import format_money
 from app.services import upgrades as service
 from app.upgrades.models import UpgradeStatus, UserUpgrade
 
 
 @billing.command("refund-upgrade")
-@click.argument("upgrade_id", type=int)
+@click.argument("upgrade_id", type=DB_ID)
 @click.option("--reason", help="Why (kept in the refund's metadata at Stripe).")
 @needs_stripe
 def refund_upgrade(upgrade_id: int, reason: str | None) -> None:

@@ -1,9 +1,9 @@
 """Events (list newest first, retrieve) and webhook endpoints."""
 from . import fetch, paginate, require, route
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, invalid_param
 from ..params import LIST
 from ..shapes.catalog import deleted
-from ..shapes.events import webhook_endpoint
+from ..shapes.events import API_VERSION, webhook_endpoint
 from ..store import public
 
 
@@ -46,10 +46,15 @@ def create_webhook_endpoint(st, params):
     if not params["url"].startswith(("http://", "https://")):
         raise InvalidRequest("Invalid URL: must be an http(s) URL.", param="url",
                              code="url_invalid")
+    version = params.get("api_version")
+    if version is not None and version != API_VERSION:
+        # Stripe knows every published version; the emulator shapes objects in one only.
+        raise invalid_param("api_version", f"Invalid api_version: {version}. This emulator "
+                                           f"serves API version {API_VERSION} only.")
     ep = webhook_endpoint(st.now(), params["url"], params["enabled_events"],
                           description=params.get("description"),
                           metadata=params.get("metadata") or {},
-                          api_version=params.get("api_version"))
+                          api_version=version)
     ep["_secret"] = ep.pop("secret")
     st.add(ep)
     # Like Stripe, the signing secret is only ever shown in the create response.

@@ -1,6 +1,7 @@
 """Webhook endpoints, signed asynchronous delivery, retries and misbehaviour."""
 import json
 
+import pytest
 import stripe
 
 from .helpers import one_time_price, payment_session
@@ -19,6 +20,20 @@ def test_endpoint_creation_returns_a_secret_once(stripe_client, receiver):
     again = stripe_client.v1.webhook_endpoints.retrieve(ep.id)
     assert "secret" not in again
     assert [e.id for e in stripe_client.v1.webhook_endpoints.list().data] == [ep.id]
+
+
+def test_endpoint_keeps_the_api_version_it_was_created_with(stripe_client, receiver):
+    pinned = stripe_client.v1.webhook_endpoints.create(
+        {"url": receiver.url, "enabled_events": ["*"], "api_version": stripe.api_version})
+    assert pinned.api_version == stripe.api_version
+    assert stripe_client.v1.webhook_endpoints.retrieve(pinned.id).api_version == stripe.api_version
+    default = stripe_client.v1.webhook_endpoints.create({"url": receiver.url,
+                                                         "enabled_events": ["*"]})
+    assert default.api_version is None  # the account's default, as Stripe shows it
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.webhook_endpoints.create(
+            {"url": receiver.url, "enabled_events": ["*"], "api_version": "2001-01-01"})
+    assert refused.value.param == "api_version"
 
 
 def test_deliveries_are_signed_like_stripe(stripe_client, control, receiver, endpoint):

@@ -1,0 +1,49 @@
+"""What the operators' command groups (`flask users …`, `flask billing …`) share.
+
+Every refusal is one line ("Error: …") and a non-zero exit, never a traceback nor a usage
+screen: arguments that are not UTF-8 text are refused before any command reads them, and
+click's own usage errors (a bad option value, an id out of range) are put in one line.
+"""
+
+import sys
+
+import click
+from flask.cli import AppGroup
+
+
+def not_utf8(text: str) -> bytes | None:
+    """The bytes of `text` if it is not UTF-8 text (Python keeps undecodable bytes of the
+    command line as lone surrogates), else None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
+    return None
+
+
+class OperatorGroup(AppGroup):
+    """A command group whose commands fail in one line."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for arg in args:  # the subcommand's arguments and option values too
+            raw = not_utf8(arg)
+            if raw is not None:
+                raise click.ClickException(f"Argument {raw!r} is not UTF-8 text.")
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            one_line = click.ClickException(exc.format_message())
+            one_line.exit_code = exc.exit_code
+            raise one_line from None
+
+
+def read_stdin_line(what: str) -> str:
+    """One line of standard input, without its line ending; UTF-8 or a one-line failure."""
+    raw = sys.stdin.buffer.readline()  # bytes: decoded strictly here, not by the locale
+    try:
+        return raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"The {what} on standard input is not UTF-8 text.") from None
