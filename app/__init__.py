@@ -14,6 +14,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                 instance_relative_config=True)
     configure(app, test_config)
     register_extensions(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -66,6 +67,13 @@ def register_extensions(app: Flask) -> None:
         from app.auth.models import User
 
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_url_converters(app: Flask) -> None:
+    from app.ids import DbIdConverter
+
+    # Every id in a URL is `<dbid:…>`: out of the database's range it is a 404, not a 500.
+    app.url_map.converters["dbid"] = DbIdConverter
 
 
 def register_blueprints(app: Flask) -> None:

@@ -2,11 +2,11 @@
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from app.auth.models import find_by_email, find_by_username
+from app.forms import Form
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,32}$")
 
@@ -18,7 +18,7 @@ def check_username(username: str) -> str | None:
     return None
 
 
-class SignupForm(FlaskForm):
+class SignupForm(Form):
     email = StringField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     username = StringField(
         "Username", validators=[DataRequired(), Length(min=3, max=32)],
@@ -43,12 +43,12 @@ class SignupForm(FlaskForm):
             raise ValidationError("An account with this email already exists. Log in instead?")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     login = StringField("Email or username", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
     remember = BooleanField("Keep me logged in")
     submit = SubmitField("Log in")
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(Form):
     """Empty form: only its CSRF token matters."""

@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
+from app.text import control_character
 
 
 def utcnow() -> datetime:
@@ -102,19 +103,31 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.username}>"
 
 
+def _lookup_key(text: str) -> str | None:
+    """`text` as stored (trimmed, lower-cased), or None when no account could have it: it is
+    empty, or holds a control character (refused at sign-up; a NUL PostgreSQL refuses)."""
+    key = text.strip().lower()
+    return key if key and not control_character(key) else None
+
+
 def find_by_login(identifier: str) -> User | None:
     """The user whose email or username (any case) is `identifier`."""
-    text = identifier.strip().lower()
+    key = _lookup_key(identifier)
+    if key is None:
+        return None
     return db.session.scalar(
-        sa.select(User).where(sa.or_(User.email == text, sa.func.lower(User.username) == text))
-    )
+        sa.select(User).where(sa.or_(User.email == key, sa.func.lower(User.username) == key)))
 
 
 def find_by_email(email: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    key = _lookup_key(email)
+    if key is None:
+        return None
+    return db.session.scalar(sa.select(User).where(User.email == key))
 
 
 def find_by_username(username: str) -> User | None:
-    return db.session.scalar(
-        sa.select(User).where(sa.func.lower(User.username) == username.strip().lower())
-    )
+    key = _lookup_key(username)
+    if key is None:
+        return None
+    return db.session.scalar(sa.select(User).where(sa.func.lower(User.username) == key))

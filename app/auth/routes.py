@@ -4,16 +4,22 @@ from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
 
 from app.auth import bp
 from app.auth.forms import LoginForm, LogoutForm, SignupForm
 from app.auth.models import User, find_by_login
 from app.extensions import db, limiter
+from app.text import control_character
 
 
 def safe_next(target: str | None) -> str | None:
     """`target` if it is a path on this site, otherwise None."""
     if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if control_character(target):
+        # CR/LF would split the Location header; browsers drop tabs and line breaks from
+        # URLs, so "/\t/evil.example" would be read as "//evil.example".
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or "\\" in target:
@@ -36,7 +42,15 @@ def signup():
         user = User(email=form.email.data.strip().lower(), username=form.username.data.strip())
         user.set_password(form.password.data)
         db.session.add(user)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # A sign-up at the same moment took the email or username after our checks
+            # passed: check again, now that its account is visible, and say so on the form.
+            db.session.rollback()
+            if form.validate():
+                raise
+            return render_template("auth/signup.html", form=form), 422
         login_user(user)
         flash(f"Welcome, {user.username}! Your account is ready.", "success")
         return redirect(safe_next(request.args.get("next")) or url_for("main.index"), 303)

@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.billing.errors import BillingError
+from app.errors.bodies import UNREADABLE_BODY, UNREADABLE_BODY_MESSAGE
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
@@ -52,6 +53,13 @@ def register_errorhandlers(app: Flask) -> None:
         if error.code == 429:
             own = None
         return render_error(error.code or 500, own)
+
+    def unreadable_body(error: Exception):
+        app.logger.info("unreadable body on %s %s: %s", request.method, request.path, error)
+        return render_error(400, UNREADABLE_BODY_MESSAGE)
+
+    for error_class in UNREADABLE_BODY:
+        app.register_error_handler(error_class, unreadable_body)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -75,6 +75,44 @@ def reusable_upgrade(purchaser: User, recipient: User,
     ).order_by(UserUpgrade.id.desc()).limit(1))
 
 
+def upgrade_being_opened(purchaser: User, recipient: User,
+                         upgrade_type: UpgradeType) -> UserUpgrade | None:
+    """The same purchase, just started by another request still opening its Checkout Session."""
+    since = utcnow() - timedelta(seconds=gateway.REQUEST_BUDGET_SECONDS)
+    return db.session.scalar(sa.select(UserUpgrade).where(
+        UserUpgrade.purchaser_id == purchaser.id, UserUpgrade.recipient_id == recipient.id,
+        UserUpgrade.type == upgrade_type, UserUpgrade.status == S.PENDING,
+        UserUpgrade.checkout_url.is_(None), UserUpgrade.created_at > since,
+    ).order_by(UserUpgrade.id.desc()).limit(1))
+
+
+def lock_purchaser(purchaser_id: int) -> None:
+    """Serialise one purchaser's purchases until the transaction ends."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        # No row locks: a write takes the database's write lock. The driver opens SQLite's
+        # transaction at its first write (reads before it run on their own), so this write
+        # waits for the lock, and the reads after it see the purchase that held it.
+        db.session.execute(sa.update(User).where(User.id == purchaser_id).values(id=User.id))
+    else:
+        db.session.execute(sa.select(User.id).where(User.id == purchaser_id).with_for_update())
+
+
+def begin_purchase(purchaser: User, recipient: User,
+                   upgrade_type: UpgradeType) -> tuple[UserUpgrade, bool]:
+    """The purchase's pending upgrade and whether it is new; an identical purchase already
+    started (a double submit) is returned instead of a second one.
+
+    Serialised on the purchaser's row, so identical submissions arriving together find one
+    another instead of each seeing none and starting its own.
+    """
+    lock_purchaser(purchaser.id)
+    existing = (reusable_upgrade(purchaser, recipient, upgrade_type)
+                or upgrade_being_opened(purchaser, recipient, upgrade_type))
+    if existing is not None:
+        return existing, False
+    return start_upgrade(purchaser, recipient, upgrade_type), True
+
+
 def start_upgrade(purchaser: User, recipient: User, upgrade_type: UpgradeType) -> UserUpgrade:
     """A pending upgrade at the synced price; CatalogNotSynced if the price is not at Stripe."""
     check_allowed(purchaser, recipient, upgrade_type)

@@ -1,13 +1,13 @@
 """The upgrade purchase form and the gift recipient picker."""
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
+from app.forms import Form
 from app.upgrades.models import UpgradeType
 
 
-class RecipientForm(FlaskForm):
+class RecipientForm(Form):
     """Choose a gift recipient (a GET form: it changes nothing, so it needs no CSRF)."""
 
     class Meta:
@@ -17,7 +17,7 @@ class RecipientForm(FlaskForm):
                        description="Leave empty to upgrade your own account.")
 
 
-class UpgradeForm(FlaskForm):
+class UpgradeForm(Form):
     """Buy one upgrade; the button pressed supplies `upgrade`."""
 
     recipient = HiddenField(validators=[Optional(), Length(max=32)])

@@ -1,6 +1,7 @@
 """Upgrade pages: choose (and gift), pay through Stripe Checkout, see receipts."""
 
 import logging
+import time
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -9,13 +10,15 @@ from flask_login import current_user, login_required
 
 from app import catalog
 from app.auth.models import Level
-from app.billing.errors import BillingDisabled, BillingError
+from app.billing import gateway
+from app.billing.errors import BillingDisabled, BillingError, StripeUnavailable
 from app.catalog.levels import PERKS
 from app.extensions import db, limiter
 from app.services import upgrades as service
+from app.services import upgrade_purchase as purchase
 from app.upgrades import bp
 from app.upgrades.forms import RecipientForm, UpgradeForm
-from app.upgrades.models import UpgradeType, UserUpgrade
+from app.upgrades.models import UpgradeStatus, UpgradeType, UserUpgrade
 
 log = logging.getLogger("app.upgrades")
 
@@ -62,9 +65,12 @@ def _recipient(username: str):
 def new():
     recipient_form = RecipientForm(request.args)
     username = (recipient_form.user.data or "").strip()
-    recipient, problem = _recipient(username)
-    if problem:
-        recipient_form.user.errors = [problem]
+    if recipient_form.validate():  # a name no one could have is never looked up
+        recipient, problem = _recipient(username)
+        if problem:
+            recipient_form.user.errors = [problem]
+    else:
+        recipient = None
     form = UpgradeForm(recipient=username if recipient is not None else "")
     return _render_new(form, recipient_form, recipient)
 
@@ -76,31 +82,33 @@ def create():
     if not current_app.config["BILLING_ENABLED"]:
         raise BillingDisabled()
     form = UpgradeForm()
+    valid = form.validate_on_submit()  # first: a name no one could have is never looked up
     username = (form.recipient.data or "").strip()
     recipient_form = RecipientForm(data={"user": username})
-    recipient, problem = _recipient(username)
+    if form.recipient.errors:
+        recipient, problem = None, form.recipient.errors[0]
+    else:
+        recipient, problem = _recipient(username)
     if problem:
         recipient_form.user.errors = [problem]
         return _render_new(form, recipient_form, None, [problem], 422)
-    if not form.validate_on_submit():
+    if not valid:
         errors = [e for field_errors in form.errors.values() for e in field_errors]
         return _render_new(form, recipient_form, recipient, errors, 422)
     purchaser = current_user._get_current_object()
     upgrade_type = UpgradeType(form.upgrade.data)
     try:
-        existing = service.reusable_upgrade(purchaser, recipient, upgrade_type)
-        if existing is not None:
-            # A double submit: send the buyer back to the session already open.
-            log.info("upgrade %s: reusing open checkout session %s", existing.id,
-                     existing.stripe_checkout_session_id)
-            return redirect(existing.checkout_url, 303)
-        upgrade = service.start_upgrade(purchaser, recipient, upgrade_type)
+        upgrade, started = purchase.begin_purchase(purchaser, recipient, upgrade_type)
     except service.UpgradeNotAllowed as exc:
         db.session.rollback()
         return _render_new(form, recipient_form, recipient, [str(exc)], 422)
     # Commit before calling Stripe: the id (and so the idempotency key) is taken for
     # good, and no database transaction is held open across a network call.
     db.session.commit()
+    if not started:
+        # A double submit: send the buyer to the session already open (or being opened).
+        log.info("upgrade %s: submitted again, reusing its checkout session", upgrade.id)
+        return redirect(_checkout_opened_elsewhere(upgrade.id), 303)
     site = current_app.config["SITE_URL"]
     success = site + url_for("upgrades.show", upgrade_id=upgrade.id) + \
         "?session_id={CHECKOUT_SESSION_ID}"
@@ -116,6 +124,26 @@ def create():
     return redirect(upgrade.checkout_url, 303)
 
 
+def _checkout_opened_elsewhere(upgrade_id: int) -> str:
+    """The upgrade's Checkout address, once the request that started it has stored it.
+
+    Waits without holding a lock (each look is a transaction of its own). BillingError if
+    that request failed, or is still waiting for Stripe when its calls would have given up.
+    """
+    deadline = time.monotonic() + gateway.REQUEST_BUDGET_SECONDS
+    while True:
+        upgrade = db.session.get(UserUpgrade, upgrade_id, populate_existing=True)
+        url, status = upgrade.checkout_url, upgrade.status
+        db.session.commit()
+        if url:
+            return url
+        if status is not UpgradeStatus.PENDING:
+            raise BillingError()  # that request could not open it; this one says so too
+        if time.monotonic() > deadline:
+            raise StripeUnavailable()
+        time.sleep(0.1)
+
+
 def _visible_upgrade(upgrade_id: int) -> UserUpgrade:
     upgrade = db.session.get(UserUpgrade, upgrade_id)
     if upgrade is None or not upgrade.visible_to(current_user):
@@ -123,7 +151,7 @@ def _visible_upgrade(upgrade_id: int) -> UserUpgrade:
     return upgrade
 
 
-@bp.get("/user_upgrades/<int:upgrade_id>")
+@bp.get("/user_upgrades/<dbid:upgrade_id>")
 @login_required
 def show(upgrade_id: int):
     upgrade = _visible_upgrade(upgrade_id)

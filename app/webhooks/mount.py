@@ -17,6 +17,7 @@ from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException
 
 from app.config import HSTS
+from app.errors.bodies import UNREADABLE_BODY, UNREADABLE_BODY_MESSAGE
 from app.extensions import db
 
 PREFIX = "/webhooks/"
@@ -87,6 +88,13 @@ def register_json_errors(hooks: Flask) -> None:
     @hooks.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         return jsonify(error=error.description), error.code or 500
+
+    def unreadable_body(error: Exception):
+        log.info("webhook refused (400): unreadable body: %s", error)
+        return jsonify(error=UNREADABLE_BODY_MESSAGE), 400
+
+    for error_class in UNREADABLE_BODY:
+        hooks.register_error_handler(error_class, unreadable_body)
 
     @hooks.errorhandler(Exception)
     def unexpected(error: Exception):
