@@ -35,9 +35,13 @@ class OperatorGroup(AppGroup):
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            one_line = click.ClickException(exc.format_message())
-            one_line.exit_code = exc.exit_code
-            raise one_line from None
+            raise UsageInOneLine(exc.format_message()) from None
+
+
+class UsageInOneLine(click.ClickException):
+    """A usage error without the usage screen: "Error: …", exit status 2 as click gives."""
+
+    exit_code = 2
 
 
 def read_stdin_line(what: str) -> str:

@@ -13,7 +13,7 @@ UNREADABLE_BODY_MESSAGE = ("The request body could not be read: it was malformed
                            "(for example a broken chunked encoding).")
 
 try:  # gunicorn is the production server, but not importable everywhere (it needs fcntl)
-    from gunicorn.http.errors import NoMoreData, ParseException
+    from gunicorn.http.errors import NoMoreData, ParseException  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover
     UNREADABLE_BODY: tuple[type[Exception], ...] = (ClientDisconnected,)
 else:

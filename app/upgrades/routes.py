@@ -14,8 +14,8 @@ from app.billing import gateway
 from app.billing.errors import BillingDisabled, BillingError, StripeUnavailable
 from app.catalog.levels import PERKS
 from app.extensions import db, limiter
-from app.services import upgrades as service
 from app.services import upgrade_purchase as purchase
+from app.services import upgrades as service
 from app.upgrades import bp
 from app.upgrades.forms import RecipientForm, UpgradeForm
 from app.upgrades.models import UpgradeStatus, UpgradeType, UserUpgrade
@@ -132,7 +132,7 @@ def _checkout_opened_elsewhere(upgrade_id: int) -> str:
     """
     deadline = time.monotonic() + gateway.REQUEST_BUDGET_SECONDS
     while True:
-        upgrade = db.session.get(UserUpgrade, upgrade_id, populate_existing=True)
+        upgrade = db.session.get_one(UserUpgrade, upgrade_id, populate_existing=True)
         url, status = upgrade.checkout_url, upgrade.status
         db.session.commit()
         if url:

@@ -12,7 +12,7 @@ webhook endpoint reads.
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from flask.sessions import SessionInterface
 from werkzeug.exceptions import HTTPException
 
@@ -89,7 +89,7 @@ def register_json_errors(hooks: Flask) -> None:
     def http_error(error: HTTPException):
         return jsonify(error=error.description), error.code or 500
 
-    def unreadable_body(error: Exception):
+    def unreadable_body(error: Exception) -> tuple[Response, int]:
         log.info("webhook refused (400): unreadable body: %s", error)
         return jsonify(error=UNREADABLE_BODY_MESSAGE), 400
 
