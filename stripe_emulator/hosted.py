@@ -3,9 +3,9 @@ from flask import Blueprint, current_app, redirect, render_template, request
 
 from . import cards
 from .errors import CardError, InvalidRequest
+from .events import emit_updated
 from .ops import checkout as checkout_ops
 from .ops import subscriptions as sub_ops
-from .events import emit_updated
 from .store import snapshot
 
 bp = Blueprint("hosted", __name__)

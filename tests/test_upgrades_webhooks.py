@@ -5,8 +5,7 @@ import logging
 import pytest
 
 from tests.stripe_objects import event
-from tests.upgrade_helpers import (charge, dispute, level_of, make_upgrade, session,
-                                   upgrade_row)
+from tests.upgrade_helpers import charge, dispute, level_of, make_upgrade, session, upgrade_row
 
 
 @pytest.fixture

@@ -14,8 +14,13 @@ from typing import Any
 import stripe
 from flask import current_app
 
-from app.billing.errors import (BillingDisabled, BillingError, CardDeclined, StripeRejected,
-                                StripeUnavailable)
+from app.billing.errors import (
+    BillingDisabled,
+    BillingError,
+    CardDeclined,
+    StripeRejected,
+    StripeUnavailable,
+)
 
 log = logging.getLogger(__name__)
 

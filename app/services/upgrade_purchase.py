@@ -1,7 +1,7 @@
 """Starting a purchase: the rules, the pending upgrade and its Checkout Session."""
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -153,7 +153,7 @@ def open_checkout(upgrade: UserUpgrade, success_url: str, cancel_url: str) -> Us
     }, idempotency_key=f"upgrade-{upgrade.id}-checkout")
     upgrade.stripe_checkout_session_id = session.id
     upgrade.checkout_url = session.url
-    upgrade.checkout_expires_at = datetime.fromtimestamp(session.expires_at, timezone.utc)
+    upgrade.checkout_expires_at = datetime.fromtimestamp(session.expires_at, UTC)
     db.session.flush()
     log.info("upgrade %s: checkout session %s created", upgrade.id, session.id)
     return upgrade

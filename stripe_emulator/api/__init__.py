@@ -122,6 +122,13 @@ def require(params, *names):
 
 def register_all(app):
     """Import the endpoint modules (they attach themselves to `bp`) and mount it."""
-    from . import (checkout, customers, events_webhooks, intents,  # noqa: F401
-                   payment_methods, products_prices, subscriptions)
+    from . import (  # noqa: F401
+        checkout,
+        customers,
+        events_webhooks,
+        intents,
+        payment_methods,
+        products_prices,
+        subscriptions,
+    )
     app.register_blueprint(bp)

@@ -1,13 +1,14 @@
 """Checkout Sessions: create, retrieve (with `expand[]=line_items`), list, expire."""
-from . import INCLUDABLE, fetch, paginate, require, route
 from ..errors import InvalidRequest
 from ..events import emit
 from ..ops import checkout as checkout_ops
 from ..params import LIST
 from ..shapes import list_object
-from ..shapes.checkout import item, session as session_shape
+from ..shapes.checkout import item
+from ..shapes.checkout import session as session_shape
 from ..shapes.customers import setup_intent
 from ..store import public
+from . import INCLUDABLE, fetch, paginate, require, route
 
 CREATE = {
     "mode": ("payment", "subscription", "setup"), "success_url": "str",

@@ -1,13 +1,15 @@
 """Customers."""
-from . import fetch, paginate, require, route
-from .search import SCHEMA as SEARCH, search
 from ..errors import InvalidRequest, missing
 from ..events import emit, emit_updated
 from ..params import ADDRESS, LIST, merge_metadata
 from ..shapes import address
 from ..shapes.catalog import deleted
-from ..shapes.customers import customer as customer_shape, tax_id as tax_id_shape
+from ..shapes.customers import customer as customer_shape
+from ..shapes.customers import tax_id as tax_id_shape
 from ..store import snapshot
+from . import fetch, paginate, require, route
+from .search import SCHEMA as SEARCH
+from .search import search
 
 FIELDS = {"email": "str", "name": "str", "description": "str", "phone": "str",
           "address": ADDRESS, "metadata": "map", "preferred_locales": ["str"],

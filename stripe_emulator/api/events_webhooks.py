@@ -1,10 +1,10 @@
 """Events (list newest first, retrieve) and webhook endpoints."""
-from . import fetch, paginate, require, route
 from ..errors import InvalidRequest, invalid_param
 from ..params import LIST
 from ..shapes.catalog import deleted
 from ..shapes.events import API_VERSION, webhook_endpoint
 from ..store import public
+from . import fetch, paginate, require, route
 
 
 @route("/events/<ident>")

@@ -1,5 +1,4 @@
 """Payment intents, charges, refunds and setup intents."""
-from . import fetch, paginate, require, route
 from ..errors import InvalidRequest
 from ..events import emit, emit_updated
 from ..ops.payments import attach, charge_intent, refund, resolve_pm
@@ -7,6 +6,7 @@ from ..params import LIST
 from ..shapes.customers import setup_intent
 from ..shapes.payments import payment_intent
 from ..store import snapshot
+from . import fetch, paginate, require, route
 
 PI_FIELDS = {"amount": "int", "currency": "str", "customer": "str",
              "payment_method": "str", "description": "str", "metadata": "map",

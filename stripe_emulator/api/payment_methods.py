@@ -1,8 +1,8 @@
 """Payment methods: retrieve, attach, detach, list by customer."""
-from . import fetch, paginate, require, route
 from ..errors import InvalidRequest
-from ..params import LIST
 from ..ops.payments import attach, detach, new_card_pm, resolve_pm
+from ..params import LIST
+from . import fetch, paginate, require, route
 
 
 @route("/payment_methods", ["POST"], {"type": ("card",), "card": {"token": "str"},

@@ -1,11 +1,14 @@
 """Products and prices, with lookup keys (`lookup_keys[]`, `transfer_lookup_key`)."""
-from . import fetch, paginate, require, route
-from .search import SCHEMA as SEARCH, search
 from ..errors import InvalidRequest
 from ..events import emit, emit_updated
 from ..params import LIST, merge_metadata
-from ..shapes.catalog import deleted, price as price_shape, product as product_shape
+from ..shapes.catalog import deleted
+from ..shapes.catalog import price as price_shape
+from ..shapes.catalog import product as product_shape
 from ..store import snapshot
+from . import fetch, paginate, require, route
+from .search import SCHEMA as SEARCH
+from .search import search
 
 RECURRING = {"interval": ("day", "week", "month", "year"), "interval_count": "int",
              "trial_period_days": "int", "usage_type": ("licensed",)}

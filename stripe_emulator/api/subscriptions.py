@@ -1,5 +1,4 @@
 """Subscriptions, invoices and billing portal sessions."""
-from . import INCLUDABLE, fetch, paginate, require, route
 from ..errors import InvalidRequest
 from ..events import emit_updated
 from ..ops import subscriptions as ops
@@ -8,6 +7,7 @@ from ..params import LIST, merge_metadata
 from ..shapes import list_object
 from ..shapes.billing import portal_session
 from ..store import snapshot
+from . import INCLUDABLE, fetch, paginate, require, route
 
 
 @route("/subscriptions/<ident>")

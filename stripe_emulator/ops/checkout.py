@@ -7,8 +7,7 @@ from ..shapes.checkout import customer_details
 from ..shapes.customers import customer as customer_shape
 from ..shapes.payments import payment_intent
 from . import subscriptions
-from .payments import attach, charge_intent, decline, new_bank_pm, new_card_pm, \
-    settle_intent
+from .payments import attach, charge_intent, decline, new_bank_pm, new_card_pm, settle_intent
 
 DEFAULT_EMAIL = "customer@example.com"
 

@@ -2,9 +2,15 @@
 from .. import cards
 from ..errors import CardError, InvalidRequest, missing
 from ..events import emit, emit_updated
-from ..shapes.customers import (billing_details, card_details, payment_method,
-                                us_bank_account_details)
-from ..shapes.payments import charge as charge_shape, dispute as dispute_shape, outcome
+from ..shapes.customers import (
+    billing_details,
+    card_details,
+    payment_method,
+    us_bank_account_details,
+)
+from ..shapes.payments import charge as charge_shape
+from ..shapes.payments import dispute as dispute_shape
+from ..shapes.payments import outcome
 from ..shapes.payments import refund as refund_shape
 from ..store import public, snapshot
 

@@ -5,8 +5,9 @@ import datetime as dt
 
 from ..errors import CardError
 from ..events import emit, emit_updated
-from ..shapes.billing import (invoice as invoice_shape, invoice_payment, line_item, plan,
-                              subscription as subscription_shape, subscription_item)
+from ..shapes.billing import invoice as invoice_shape
+from ..shapes.billing import invoice_payment, line_item, plan, subscription_item
+from ..shapes.billing import subscription as subscription_shape
 from ..shapes.payments import payment_intent
 from ..store import public, snapshot
 from .payments import charge_intent
@@ -20,7 +21,7 @@ def add_interval(ts, interval, count=1):
     """`ts` moved forward by a price's billing interval (months clamp to month end)."""
     if interval in ("day", "week"):
         return ts + count * DAY * (7 if interval == "week" else 1)
-    start = dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+    start = dt.datetime.fromtimestamp(ts, dt.UTC)
     months = count * (12 if interval == "year" else 1)
     year, month = divmod(start.month - 1 + months, 12)
     year, month = start.year + year, month + 1

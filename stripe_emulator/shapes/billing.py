@@ -1,7 +1,7 @@
 """subscription, subscription_item, invoice, line_item, invoice_payment,
 billing_portal.session."""
-from . import address, list_object
 from ..store import new_id
+from . import address, list_object
 
 
 def plan(price):

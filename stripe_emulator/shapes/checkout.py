@@ -1,6 +1,6 @@
 """checkout.session and its line items (object "item")."""
-from . import address
 from ..store import new_id
+from . import address
 
 
 def item(price, quantity, product_name):

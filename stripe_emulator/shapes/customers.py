@@ -1,8 +1,8 @@
 """customer, payment_method, setup_intent."""
 import secrets
 
-from . import address as _address
 from ..store import new_id
+from . import address as _address
 
 
 def customer(now, **fields):

@@ -1,9 +1,9 @@
 """payment_intent, charge, refund, dispute."""
 import secrets
 
+from ..store import new_id
 from . import list_object
 from .customers import billing_details
-from ..store import new_id
 
 
 def payment_intent(now, amount, currency, **fields):
