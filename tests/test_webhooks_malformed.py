@@ -247,8 +247,9 @@ def test_a_malformed_event_is_replayable_after_a_fix(app, paid, post_event, runn
     class LenientCharge(views.ChargeView):
         currency: str  # type: ignore[assignment]
 
-    fixed = registry.Registration(registry.HANDLERS["charge.refunded"].handler, LenientCharge)
-    monkeypatch.setitem(registry.HANDLERS, "charge.refunded", fixed)
+    fixed = registry.Registration(registry.HANDLERS["charge.refunded"][0].handler,
+                                  LenientCharge)
+    monkeypatch.setitem(registry.HANDLERS, "charge.refunded", [fixed])
     result = runner.invoke(args=["billing", "replay", payload["id"]])
     assert result.exit_code == 0, result.output
     assert level_of(app, alice) == "member"

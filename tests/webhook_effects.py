@@ -53,5 +53,5 @@ def recorder(monkeypatch):
     handler = Recorder()
     for event_type in ("customer.updated", "product.created", "price.created"):
         monkeypatch.setitem(registry.HANDLERS, event_type,
-                            registry.Registration(handler, StripeObject))
+                            [registry.Registration(handler, StripeObject)])
     return handler

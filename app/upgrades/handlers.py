@@ -5,14 +5,18 @@ from app.upgrades.views import ChargeView, CheckoutSessionView, DisputeView
 from app.webhooks.registry import Event, handles
 
 
+# Payment-mode sessions are upgrades'; subscription-mode ones belong to subscriptions.
+PAYMENT = {"mode": "payment"}
+
+
 @handles("checkout.session.completed", "checkout.session.async_payment_succeeded",
-         "checkout.session.expired", view=CheckoutSessionView)
+         "checkout.session.expired", view=CheckoutSessionView, where=PAYMENT)
 def checkout_session_changed(event: Event[CheckoutSessionView]) -> None:
     # Each carries the whole session; applying its status and payment_status is the same job.
     upgrades.apply_checkout_session(event.object, event_id=event.id)
 
 
-@handles("checkout.session.async_payment_failed", view=CheckoutSessionView)
+@handles("checkout.session.async_payment_failed", view=CheckoutSessionView, where=PAYMENT)
 def async_payment_failed(event: Event[CheckoutSessionView]) -> None:
     upgrades.fail_checkout_session(event.object, event_id=event.id)
 

@@ -20,7 +20,7 @@ from app.billing.objects import (
     as_datetime,
     parse,
 )
-from app.webhooks.registry import Event, Registration
+from app.webhooks.registry import Event, Registration, registration_for
 
 # The widths of the stripe_id and type columns; Stripe's ids and types are plain ASCII.
 _EVENT_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
@@ -93,13 +93,18 @@ def envelope(payload: dict[str, Any]) -> Envelope:
     return parse(Envelope, payload, where="")
 
 
-def event_for(payload: dict[str, Any], registration: Registration) -> Event[Any]:
-    """The event as its handler reads it; MalformedObject if its object does not fit."""
+def event_for(payload: dict[str, Any]) -> tuple[Registration, Event[Any]] | None:
+    """The registration that takes the event's object and the event as its handler reads
+    it; None if no feature takes this object; MalformedObject if it does not fit."""
     head = envelope(payload)
     data = parse(EventData, payload.get("data"), where="data")
-    return Event(id=payload["id"], type=payload["type"], created=as_datetime(head.created),
-                 livemode=head.livemode, object=parse(registration.view, data.object,
-                                                      where="data.object"))
+    registration = registration_for(payload["type"], data.object)
+    if registration is None:
+        return None
+    event = Event(id=payload["id"], type=payload["type"], created=as_datetime(head.created),
+                  livemode=head.livemode, object=parse(registration.view, data.object,
+                                                       where="data.object"))
+    return registration, event
 
 
 __all__ = ["MalformedObject", "NotAnEvent", "decode", "read_body", "columns", "envelope",

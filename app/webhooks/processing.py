@@ -34,7 +34,7 @@ from app.billing.errors import BillingError
 from app.extensions import db
 from app.webhooks.envelope import Columns, MalformedObject, columns, envelope, event_for
 from app.webhooks.models import StripeEvent
-from app.webhooks.registry import HANDLERS, Event, RetryLater
+from app.webhooks.registry import HANDLERS, Event, Registration, RetryLater
 
 log = logging.getLogger("app.webhooks")
 
@@ -64,17 +64,18 @@ def receive(body: str, payload: dict[str, typing.Any] | None = None, *,
     payload = json.loads(body) if payload is None else payload
     row = columns(body, payload)
     try:
-        outcome, note, event = _prepare(payload)
+        outcome, note, handling = _prepare(payload)
     except MalformedObject as exc:
         log.error("stripe event %s (%s): %s; kept as failed, not retried", row.stripe_id,
                   row.type, exc)
         return _keep_failed(row, str(exc), Outcome.MALFORMED)
     try:
-        if event is not None:
+        if handling is not None:
             # Core on the session's own connection: one transaction with the handler's work.
             claimed = _claim(db.session.connection(), row, note)
             if claimed:
-                HANDLERS[row.type].handler(event)
+                registration, event = handling
+                registration.handler(event)
             db.session.commit()
         else:  # nothing to run, so no ORM session: store it and answer
             with db.engine.begin() as connection:
@@ -96,17 +97,21 @@ def replay(row: StripeEvent, *, tracebacks: bool = True) -> Outcome:
     return receive(row.payload, tracebacks=tracebacks)
 
 
-def _prepare(payload: dict[str, typing.Any]
-             ) -> tuple[Outcome, str | None, Event[typing.Any] | None]:
-    """What handling the event amounts to, the note to store, and the event for its handler.
+Handling = tuple[Registration, Event[typing.Any]]
 
-    MalformedObject if a field the pipeline or the handler reads is not Stripe's type."""
+
+def _prepare(payload: dict[str, typing.Any]) -> tuple[Outcome, str | None, Handling | None]:
+    """What handling the event amounts to, the note to store, and the handler with the
+    event it reads. MalformedObject if a field the pipeline or the handler reads is not
+    Stripe's type."""
     if envelope(payload).livemode != gateway.livemode():
         return Outcome.IGNORED, "livemode mismatch", None
-    registration = HANDLERS.get(payload["type"])
-    if registration is None:
+    if payload["type"] not in HANDLERS:
         return Outcome.UNHANDLED, "no handler", None
-    return Outcome.PROCESSED, None, event_for(payload, registration)
+    handling = event_for(payload)
+    if handling is None:  # e.g. a setup-mode Checkout Session, when no feature takes them
+        return Outcome.UNHANDLED, "no handler for this object", None
+    return Outcome.PROCESSED, None, handling
 
 
 def _log_failure(row: Columns, exc: Exception, tracebacks: bool) -> None:

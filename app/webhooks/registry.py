@@ -3,12 +3,16 @@
     @handles("charge.refunded", view=ChargeView)
     def charge_refunded(event: Event[ChargeView]) -> None: ...
 
-The pipeline reads `data.object` through the view before the handler runs, so a handler
-only ever sees a validated object; one that does not fit is kept as malformed.
+Several features may handle one type when its objects say whose they are: each declares
+`where`, the values of the object's discriminating fields it takes (Checkout Sessions by
+`mode`: upgrades take "payment", subscriptions "subscription"). The pipeline picks the one
+registration that matches, then reads `data.object` through its view before the handler
+runs, so a handler only ever sees a validated object; one that does not fit is kept as
+malformed.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -43,21 +47,39 @@ Handler = Callable[[Event[Any]], None]
 class Registration:
     handler: Handler
     view: type[StripeView]
+    # The object's fields and the values this registration takes; empty: every object.
+    where: Mapping[str, str] = field(default_factory=dict)
+
+    def takes(self, obj: Mapping[str, Any]) -> bool:
+        return all(obj.get(key) == value for key, value in self.where.items())
 
 
-HANDLERS: dict[str, Registration] = {}
+HANDLERS: dict[str, list[Registration]] = {}
 
 
-def handles(*event_types: str, view: type[StripeView]) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of `event_types`, reading `view`."""
+def handles(*event_types: str, view: type[StripeView],
+            where: Mapping[str, str] | None = None) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of `event_types` (of the objects
+    `where` describes), reading `view`."""
     def register(func: Handler) -> Handler:
         for event_type in event_types:
-            known = HANDLERS.get(event_type)
-            if known is not None and known.handler is not func:
-                raise RuntimeError(f"two handlers for {event_type}")
-            HANDLERS[event_type] = Registration(func, view)
+            add(event_type, Registration(func, view, dict(where or {})))
         return func
     return register
+
+
+def add(event_type: str, registration: Registration) -> None:
+    """Register; refuses two registrations that could both take one object."""
+    known = [r for r in HANDLERS.get(event_type, []) if r.handler is not registration.handler]
+    for other in known:
+        if not other.where or not registration.where or other.where == registration.where:
+            raise RuntimeError(f"two handlers could take the same {event_type} object")
+    HANDLERS[event_type] = [*known, registration]
+
+
+def registration_for(event_type: str, obj: Mapping[str, Any]) -> Registration | None:
+    """The registration that takes this object, if any."""
+    return next((r for r in HANDLERS.get(event_type, []) if r.takes(obj)), None)
 
 
 def handled_types() -> list[str]:
