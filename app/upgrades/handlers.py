@@ -4,7 +4,6 @@ from app.services import upgrades
 from app.upgrades.views import ChargeView, CheckoutSessionView, DisputeView
 from app.webhooks.registry import Event, handles
 
-
 # Payment-mode sessions are upgrades'; subscription-mode ones belong to subscriptions.
 PAYMENT = {"mode": "payment"}
 
