@@ -41,7 +41,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
         # Development and tests only: a throwaway key, new at every start.
         app.config["SECRET_KEY"] = os.urandom(32).hex()
     config_module.choose_ratelimit_storage(app.config, production)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("stripe").setLevel(logging.WARNING)  # it logs every request at INFO
     if not app.config["BILLING_ENABLED"]:
         app.logger.info("STRIPE_SECRET_KEY is not set: billing is disabled.")

@@ -15,7 +15,9 @@ def _int(name: str, default: int) -> int:
     try:
         return int(raw) if raw.strip() else default
     except ValueError:
-        raise SystemExit(f"Configuration error: {name} must be a whole number, got {raw!r}.")
+        raise SystemExit(
+            f"Configuration error: {name} must be a whole number, got {raw!r}."
+        ) from None
 
 
 def normalise_database_url(url: str) -> str:

@@ -17,7 +17,8 @@ TYPES = [
 
 
 def main() -> None:
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared/stripe/fixtures3.json"
+    default = ROOT.parent / "shared/stripe/fixtures3.json"
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else default
     resources = json.loads(source.read_text())["resources"]
     examples = {name: resources[name] for name in TYPES}
     out = ROOT / "tests/data/stripe_examples.json"

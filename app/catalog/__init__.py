@@ -1,12 +1,12 @@
 """What we sell, defined once. Each item is identified at Stripe by its price lookup_key."""
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from flask import current_app
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     ONE_TIME = "one_time"
     RECURRING = "recurring"
 

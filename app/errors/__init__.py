@@ -10,14 +10,18 @@ from app.errors.bodies import UNREADABLE_BODY, UNREADABLE_BODY_MESSAGE
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
     403: ("Not allowed", "You do not have access to this page."),
-    404: ("Page not found", "There is nothing here. Check the address, or start from the home page."),
+    404: ("Page not found",
+          "There is nothing here. Check the address, or start from the home page."),
     405: ("Not allowed", "That action is not available here."),
     413: ("Too large", "What you sent is larger than we accept."),
     402: ("Payment declined", "The payment was declined. Nothing was charged."),
     429: ("Slow down", "Too many attempts from your address. Please wait a minute and try again."),
-    500: ("Something went wrong", "An error on our side stopped this page. Nothing was charged. Please try again."),
-    502: ("Payment provider error", "The payment provider could not complete the request. Nothing was charged."),
-    503: ("Temporarily unavailable", "This part of the site is not available right now. Nothing was charged."),
+    500: ("Something went wrong",
+          "An error on our side stopped this page. Nothing was charged. Please try again."),
+    502: ("Payment provider error",
+          "The payment provider could not complete the request. Nothing was charged."),
+    503: ("Temporarily unavailable",
+          "This part of the site is not available right now. Nothing was charged."),
 }
 
 

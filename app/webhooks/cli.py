@@ -96,7 +96,8 @@ def replay_command(event_ids: tuple[str, ...], failed: bool) -> None:
             said += f": {_last_error(stripe_id)}"
         click.echo(f"{stripe_id} ({event_type}): {said}")
     if failures:
-        raise click.ClickException(f"{failures} event(s) still failing; see `flask billing events --failed`.")
+        raise click.ClickException(
+            f"{failures} event(s) still failing; see `flask billing events --failed`.")
 
 
 @billing.command("recover")
@@ -147,4 +148,5 @@ def prune_events(older_than: str) -> None:
     result = db.session.execute(sa.delete(StripeEvent).where(
         StripeEvent.received_at < cutoff, StripeEvent.processed_at.is_not(None)))
     db.session.commit()
-    click.echo(f"Deleted {result.rowcount} processed event(s) received before {cutoff:%Y-%m-%d %H:%M} UTC.")
+    click.echo(f"Deleted {result.rowcount} processed event(s) received before "
+               f"{cutoff:%Y-%m-%d %H:%M} UTC.")
