@@ -26,7 +26,7 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The webhook benchmark (gunicorn, SQLite and PostgreSQL) against a bare baseline.
+# The webhook benchmark against the floor (gunicorn + wrk, SQLite and PostgreSQL; needs wrk).
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
 

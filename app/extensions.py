@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and bound to the app in the factory."""
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -8,6 +10,8 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
+
+from app import database as _database  # noqa: F401  (SQLite: WAL, synchronous=FULL)
 
 # Predictable constraint names, so Alembic migrations can refer to them.
 NAMING_CONVENTION = {
@@ -24,6 +28,15 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# What every model subclasses. `db.Model` is built at run time (Base plus Flask-SQLAlchemy's
+# table naming and session binding); a type checker cannot see an attribute as a class, so
+# it is shown the declarative base the models' columns come from.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -106,9 +106,17 @@ class Gunicorn:
             self.proc.wait()
 
 
-@contextlib.contextmanager
-def sqlite_database(workdir: Path) -> Iterator[str]:
-    yield "sqlite:///" + str(workdir / "bench.db")
+def scalar(url: str, sql: str):
+    """The one value `sql` returns, on a plain connection (no settings changed)."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(url[len("sqlite:///"):])) as conn:
+            return conn.execute(sql).fetchone()[0]
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchone()[0]
 
 
 @contextlib.contextmanager
