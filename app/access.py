@@ -3,14 +3,14 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.auth.models import Level, User
+from app.auth.models import Level, User, utcnow
 
 
 @dataclass(frozen=True)
 class Source:
     """One reason a user has Premium access; `until` is None when it never ends."""
 
-    kind: str  # "level" now; "subscription" and "credit" join later
+    kind: str  # "level", "subscription"; "credit" joins later
     label: str
     until: datetime | None = None
 
@@ -27,9 +27,10 @@ class Access:
     @property
     def until(self) -> datetime | None:
         """When Premium access ends if nothing changes; None if it never does (or is absent)."""
-        if not self.sources or any(s.until is None for s in self.sources):
+        ends = [s.until for s in self.sources if s.until is not None]
+        if not self.sources or len(ends) < len(self.sources):
             return None
-        return max(s.until for s in self.sources)
+        return max(ends)
 
     def as_dict(self) -> dict:
         return {
@@ -51,4 +52,25 @@ def access_for(user: User | None) -> Access:
     sources: list[Source] = []
     if Level.GOLD <= user.level:
         sources.append(Source("level", f"{user.level.label} level (never expires)"))
+    subscription = _subscription_source(user)
+    if subscription is not None:
+        sources.append(subscription)
     return Access(level=user.level, sources=tuple(sources))
+
+
+def _subscription_source(user: User) -> Source | None:
+    """Trialing and active give Premium until the trial or period ends; past due keeps it
+    through the grace period after the failed payment; nothing else does."""
+    from app.subscriptions.service import current_for, grace_period
+
+    sub = current_for(user.id)
+    if sub is None:
+        return None
+    now = utcnow()
+    if sub.active(now):
+        what = "free trial" if sub.on_trial(now) else sub.plan_label
+        return Source("subscription", f"Subscription: {what}", sub.access_until)
+    if sub.in_grace(now, grace_period()):
+        return Source("subscription", f"Subscription: {sub.plan_label}, payment overdue "
+                      "(grace period)", sub.grace_ends(grace_period()))
+    return None

@@ -57,6 +57,8 @@ def from_env(instance_path: str) -> dict:
                 ("gold_to_platinum", 2000),
             )
         },
+        # Premium access kept after a failed renewal while Stripe retries the card.
+        "SUBSCRIPTION_GRACE_DAYS": _int("SUBSCRIPTION_GRACE_DAYS", 7),
         "WEBHOOK_MAX_BYTES": _int("WEBHOOK_MAX_BYTES", 256 * 1024),
         "WEBHOOK_TOLERANCE_SECONDS": _int("WEBHOOK_TOLERANCE_SECONDS", 300),
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),

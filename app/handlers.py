@@ -5,3 +5,4 @@ means adding its module here, never touching the webhook endpoint.
 """
 
 from app.upgrades import handlers as _upgrades  # noqa: F401
+from app.subscriptions import handlers as _subscriptions  # noqa: F401

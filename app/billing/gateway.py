@@ -7,12 +7,28 @@ Stripe's exceptions become the domain errors in `app.billing.errors`.
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, Unpack, cast
 
 import stripe
 from flask import current_app
+from stripe.params import (
+    CustomerCreateParams,
+    EventListParams,
+    InvoiceCreatePreviewParams,
+    PriceCreateParams,
+    PriceListParams,
+    ProductCreateParams,
+    ProductUpdateParams,
+    RefundCreateParams,
+    SubscriptionUpdateParams,
+    WebhookEndpointCreateParams,
+)
+from stripe.params.billing_portal import SessionCreateParams as PortalSessionCreateParams
+from stripe.params.billing_portal import SessionCreateParamsFlowData as PortalFlowData
+from stripe.params.checkout import SessionCreateParams as CheckoutSessionCreateParams
+from stripe.params.checkout import SessionRetrieveParams as CheckoutSessionRetrieveParams
 
 from app.billing.errors import (
     BillingDisabled,
@@ -32,17 +48,16 @@ REQUEST_BUDGET_SECONDS = TIMEOUT_SECONDS * (NETWORK_RETRIES + 1) + 2 * NETWORK_R
 
 def client() -> stripe.StripeClient:
     """The app's Stripe client, built once per app."""
-    app = current_app._get_current_object()
-    cached = app.extensions.get("stripe_client")
+    app = current_app
+    cached: stripe.StripeClient | None = app.extensions.get("stripe_client")
     if cached is not None:
         return cached
     if not app.config["BILLING_ENABLED"]:
         raise BillingDisabled()
-    base = app.config["STRIPE_API_BASE"]
-    addresses = {"api": base, "files": base, "connect": base} if base else None
+    base: str = app.config["STRIPE_API_BASE"]
     cached = stripe.StripeClient(
         app.config["STRIPE_SECRET_KEY"],
-        base_addresses=addresses,
+        base_addresses={"api": base, "files": base, "connect": base} if base else None,
         max_network_retries=NETWORK_RETRIES,
         http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
     )
@@ -52,7 +67,8 @@ def client() -> stripe.StripeClient:
 
 def livemode() -> bool:
     """Whether our key is a live-mode key (events of the other mode are ignored)."""
-    return current_app.config["STRIPE_SECRET_KEY"].startswith(("sk_live_", "rk_live_"))
+    key: str = current_app.config["STRIPE_SECRET_KEY"]
+    return key.startswith(("sk_live_", "rk_live_"))
 
 
 @contextmanager
@@ -95,60 +111,66 @@ def for_operators(action: str, exc: stripe.StripeError) -> str:
     return f"Stripe request failed: {action}: {kind}: {' '.join(str(message).split())}"
 
 
-def _options(idempotency_key: str | None) -> dict:
+def _options(idempotency_key: str | None) -> stripe.RequestOptions:
     return {"idempotency_key": idempotency_key} if idempotency_key else {}
 
 
 # --- catalog -------------------------------------------------------------------------
 
-def prices_by_lookup_key(lookup_keys: list[str]) -> dict[str, Any]:
+def prices_by_lookup_key(lookup_keys: list[str]) -> dict[str, stripe.Price]:
+    """The prices holding these lookup keys, by key, each with its product expanded."""
+    params: PriceListParams = {"lookup_keys": lookup_keys, "limit": 100,
+                               "expand": ["data.product"]}
     with translated_errors("list prices"):
-        result = client().v1.prices.list(params={
-            "lookup_keys": lookup_keys, "limit": 100, "expand": ["data.product"]})
-    return {price.lookup_key: price for price in result.data}
+        result = client().v1.prices.list(params=params)
+    # Listed by lookup key, so every one has a key.
+    return {price.lookup_key: price for price in result.data if price.lookup_key is not None}
 
 
-def create_product(name: str, description: str, catalog_key: str, idempotency_key: str):
+def create_product(name: str, description: str, catalog_key: str,
+                   idempotency_key: str) -> stripe.Product:
+    params: ProductCreateParams = {"name": name, "description": description,
+                                   "metadata": {"catalog_key": catalog_key}}
     with translated_errors("create product"):
-        return client().v1.products.create(
-            params={"name": name, "description": description,
-                    "metadata": {"catalog_key": catalog_key}},
-            options=_options(idempotency_key))
+        return client().v1.products.create(params=params, options=_options(idempotency_key))
 
 
-def update_product(product_id: str, **fields):
+def update_product(product_id: str, **fields: Unpack[ProductUpdateParams]) -> stripe.Product:
     with translated_errors("update product"):
         return client().v1.products.update(product_id, params=fields)
 
 
-def create_price(params: dict, idempotency_key: str):
+def create_price(params: PriceCreateParams, idempotency_key: str) -> stripe.Price:
     with translated_errors("create price"):
         return client().v1.prices.create(params=params, options=_options(idempotency_key))
 
 
 # --- checkout ------------------------------------------------------------------------
 
-def create_checkout_session(params: dict, idempotency_key: str):
+def create_checkout_session(params: CheckoutSessionCreateParams,
+                            idempotency_key: str) -> stripe.checkout.Session:
     with translated_errors("create checkout session"):
         return client().v1.checkout.sessions.create(params=params,
                                                     options=_options(idempotency_key))
 
 
-def retrieve_checkout_session(session_id: str, expand: list[str] | None = None):
+def retrieve_checkout_session(session_id: str,
+                              expand: list[str] | None = None) -> stripe.checkout.Session:
+    params: CheckoutSessionRetrieveParams | None = {"expand": expand} if expand else None
     with translated_errors(f"retrieve checkout session {session_id}"):
-        return client().v1.checkout.sessions.retrieve(
-            session_id, params={"expand": expand} if expand else None)
+        return client().v1.checkout.sessions.retrieve(session_id, params=params)
 
 
-def expire_checkout_session(session_id: str):
+def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
     with translated_errors(f"expire checkout session {session_id}"):
         return client().v1.checkout.sessions.expire(session_id)
 
 
 # --- refunds -------------------------------------------------------------------------
 
-def create_refund(payment_intent_id: str, idempotency_key: str, reason: str | None = None):
-    params: dict[str, Any] = {"payment_intent": payment_intent_id}
+def create_refund(payment_intent_id: str, idempotency_key: str,
+                  reason: str | None = None) -> stripe.Refund:
+    params: RefundCreateParams = {"payment_intent": payment_intent_id}
     if reason:
         params["metadata"] = {"reason": reason[:500]}
     with translated_errors(f"refund {payment_intent_id}"):
@@ -157,7 +179,11 @@ def create_refund(payment_intent_id: str, idempotency_key: str, reason: str | No
 
 # --- payments ------------------------------------------------------------------------
 
-def _missing_is_none(retrieve, object_id: str):
+StripeObject = TypeVar("StripeObject", bound=stripe.StripeObject)
+
+
+def _missing_is_none(retrieve: Callable[[str], StripeObject],
+                     object_id: str) -> StripeObject | None:
     try:
         return retrieve(object_id)
     except stripe.InvalidRequestError as exc:
@@ -166,13 +192,13 @@ def _missing_is_none(retrieve, object_id: str):
         raise
 
 
-def retrieve_payment_intent(payment_intent_id: str):
+def retrieve_payment_intent(payment_intent_id: str) -> stripe.PaymentIntent | None:
     """The payment intent, or None if Stripe has none by that id."""
     with translated_errors(f"retrieve payment intent {payment_intent_id}"):
         return _missing_is_none(client().v1.payment_intents.retrieve, payment_intent_id)
 
 
-def retrieve_charge(charge_id: str):
+def retrieve_charge(charge_id: str) -> stripe.Charge | None:
     """The charge, or None if Stripe has none by that id."""
     with translated_errors(f"retrieve charge {charge_id}"):
         return _missing_is_none(client().v1.charges.retrieve, charge_id)
@@ -180,9 +206,9 @@ def retrieve_charge(charge_id: str):
 
 # --- events and webhook endpoints ------------------------------------------------------
 
-def iter_events(created_gte: int, types: list[str] | None = None):
+def iter_events(created_gte: int, types: list[str] | None = None) -> Iterator[stripe.Event]:
     """Events created since `created_gte` (newest first), following pagination."""
-    params: dict[str, Any] = {"created": {"gte": created_gte}, "limit": 100}
+    params: EventListParams = {"created": {"gte": created_gte}, "limit": 100}
     if types:
         params["types"] = types
     with translated_errors("list events"):
@@ -190,15 +216,54 @@ def iter_events(created_gte: int, types: list[str] | None = None):
         yield from page.auto_paging_iter()
 
 
-def create_webhook_endpoint(url: str, enabled_events: list[str]):
+def create_webhook_endpoint(url: str, enabled_events: list[str]) -> stripe.WebhookEndpoint:
     """The endpoint, in the SDK's pinned API version, with its signing secret."""
+    params: WebhookEndpointCreateParams = {
+        "url": url,
+        # The SDK spells both as Literals of every name Stripe has published. Ours are such
+        # names: the registry's event types, and the version the SDK itself pins.
+        "enabled_events": cast(list[Any], enabled_events),
+        # Events come in the endpoint's version: pin the one the SDK (and so every
+        # handler reading those events) is written for, not the account's default.
+        "api_version": cast(Any, stripe.api_version),
+        "description": "Billing app webhooks (flask billing webhook-setup)"}
     with translated_errors("create webhook endpoint"):
-        return client().v1.webhook_endpoints.create(params={
-            "url": url, "enabled_events": enabled_events,
-            # Events come in the endpoint's version: pin the one the SDK (and so every
-            # handler reading those events) is written for, not the account's default.
-            "api_version": stripe.api_version,
-            "description": "Billing app webhooks (flask billing webhook-setup)"})
+        return client().v1.webhook_endpoints.create(params=params)
 
 
 __all__ = ["BillingError", "client", "livemode"]
+
+
+# --- customers and subscriptions --------------------------------------------------------
+
+def create_customer(email: str, user_id: int, idempotency_key: str) -> stripe.Customer:
+    params: CustomerCreateParams = {"email": email, "metadata": {"user_id": str(user_id)}}
+    with translated_errors("create customer"):
+        return client().v1.customers.create(params=params, options=_options(idempotency_key))
+
+
+def retrieve_subscription(subscription_id: str) -> stripe.Subscription | None:
+    """The subscription, or None if Stripe has none by that id."""
+    with translated_errors(f"retrieve subscription {subscription_id}"):
+        return _missing_is_none(client().v1.subscriptions.retrieve, subscription_id)
+
+
+def update_subscription(subscription_id: str,
+                        params: SubscriptionUpdateParams) -> stripe.Subscription:
+    with translated_errors(f"update subscription {subscription_id}"):
+        return client().v1.subscriptions.update(subscription_id, params=params)
+
+
+def preview_invoice(params: InvoiceCreatePreviewParams) -> stripe.Invoice:
+    """Stripe's preview of the next invoice for a proposed change (nothing is created)."""
+    with translated_errors("preview invoice"):
+        return client().v1.invoices.create_preview(params=params)
+
+
+def create_portal_session(customer_id: str, return_url: str,
+                          flow_data: PortalFlowData | None = None) -> stripe.billing_portal.Session:
+    params: PortalSessionCreateParams = {"customer": customer_id, "return_url": return_url}
+    if flow_data:
+        params["flow_data"] = flow_data
+    with translated_errors("create billing portal session"):
+        return client().v1.billing_portal.sessions.create(params=params)

@@ -1,0 +1,34 @@
+"""Stripe events about subscriptions: small functions, each handing the typed object to the
+service with the event's time (the order of snapshots is decided there)."""
+
+from app.subscriptions import service
+from app.subscriptions.views import InvoiceView, SubscriptionCheckoutView, SubscriptionView
+from app.webhooks.registry import Event, handles
+
+
+@handles("checkout.session.completed", "checkout.session.expired",
+         view=SubscriptionCheckoutView, where={"mode": "subscription"})
+def checkout_session_changed(event: Event[SubscriptionCheckoutView]) -> None:
+    service.apply_checkout_session(event.object, event_id=event.id)
+
+
+@handles("customer.subscription.created", "customer.subscription.updated",
+         "customer.subscription.deleted", view=SubscriptionView)
+def subscription_changed(event: Event[SubscriptionView]) -> None:
+    # Each carries the whole subscription as it was at `created`.
+    service.apply_subscription(event.object, snapshot_at=event.created, event_id=event.id)
+
+
+@handles("customer.subscription.trial_will_end", view=SubscriptionView)
+def trial_will_end(event: Event[SubscriptionView]) -> None:
+    service.record_trial_will_end(event.object, at=event.created, event_id=event.id)
+
+
+@handles("invoice.paid", view=InvoiceView)
+def invoice_paid(event: Event[InvoiceView]) -> None:
+    service.record_invoice_paid(event.object, event_id=event.id)
+
+
+@handles("invoice.payment_failed", view=InvoiceView)
+def invoice_payment_failed(event: Event[InvoiceView]) -> None:
+    service.record_payment_failed(event.object, event_id=event.id)

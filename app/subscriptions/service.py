@@ -1,0 +1,220 @@
+"""Subscription verbs: apply Stripe's subscription and invoice state, whatever the order.
+
+Every function flushes and never commits. The rule that keeps the row right under
+duplicated, late and shuffled events lives in `apply_subscription`: a snapshot older than
+the one the row reflects is ignored, a tie in the same second is settled by asking Stripe,
+and an ended subscription is never revived.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.auth.models import User, utcnow
+from app.billing import gateway
+from app.billing.models import BillingInfo
+from app.billing.objects import as_datetime, parse
+from app.extensions import db
+from app.subscriptions.models import (
+    LIVE,
+    CheckoutStatus,
+    Subscription,
+    SubscriptionCheckout,
+    SubscriptionStatus,
+)
+from app.subscriptions.views import (
+    KIND,
+    InvoiceView,
+    SubscriptionCheckoutView,
+    SubscriptionView,
+)
+
+log = logging.getLogger("app.subscriptions")
+S = SubscriptionStatus
+
+
+def grace_period() -> timedelta:
+    return timedelta(days=current_app.config["SUBSCRIPTION_GRACE_DAYS"])
+
+
+def now_snapshot() -> datetime:
+    """The snapshot time of an object Stripe just returned to us: this second. Events carry
+    whole seconds, so a later event in the same second ties and is settled by asking Stripe."""
+    return utcnow().replace(microsecond=0)
+
+
+def _locked(stripe_id: str) -> Subscription | None:
+    return db.session.scalar(sa.select(Subscription)
+                             .where(Subscription.stripe_subscription_id == stripe_id)
+                             .with_for_update().execution_options(populate_existing=True))
+
+
+def _owner(sub: SubscriptionView) -> int | None:
+    """The user a Stripe subscription belongs to: by our customer, else by our metadata."""
+    user_id = db.session.scalar(sa.select(BillingInfo.user_id)
+                                .where(BillingInfo.stripe_customer_id == sub.customer))
+    if user_id is None and sub.metadata.kind == KIND and sub.metadata.user_id:
+        user_id = db.session.scalar(sa.select(User.id).where(User.id == sub.metadata.user_id))
+    return user_id
+
+
+def _when(timestamp: int | None) -> datetime | None:
+    return as_datetime(timestamp) if timestamp is not None else None
+
+
+def _copy(row: Subscription, sub: SubscriptionView, snapshot_at: datetime) -> None:
+    item = sub.item
+    row.status = S(sub.status)
+    row.stripe_customer_id = sub.customer
+    row.stripe_item_id, row.stripe_price_id = item.id, item.price.id
+    row.interval = item.price.recurring.interval if item.price.recurring else "month"
+    row.amount, row.currency = item.price.unit_amount or 0, item.price.currency
+    row.current_period_start = as_datetime(item.current_period_start)
+    row.current_period_end = as_datetime(item.current_period_end)
+    row.trial_start, row.trial_end = _when(sub.trial_start), _when(sub.trial_end)
+    row.cancel_at_period_end, row.cancel_at = sub.cancel_at_period_end, _when(sub.cancel_at)
+    row.canceled_at, row.ended_at = _when(sub.canceled_at), _when(sub.ended_at)
+    row.latest_invoice_id = sub.latest_invoice
+    if row.status in (S.ACTIVE, S.TRIALING):
+        row.payment_failed_at = None
+    row.snapshot_at = snapshot_at
+
+
+def apply_subscription(sub: SubscriptionView, *, snapshot_at: datetime,
+                       authoritative: bool = False,
+                       event_id: str | None = None) -> Subscription | None:
+    """Apply a Stripe subscription snapshot taken at `snapshot_at` (an event's `created`,
+    or `now_snapshot()` for an object Stripe just returned: `authoritative`)."""
+    if sub.status not in {s.value for s in S}:
+        log.error("subscription %s: unknown status %r ignored (event %s)", sub.id, sub.status,
+                  event_id)
+        return None
+    row = _locked(sub.id)
+    if row is None:
+        user_id = _owner(sub)
+        if user_id is None:
+            log.info("subscription %s: not ours (customer %s), ignored", sub.id, sub.customer)
+            return None
+        row = Subscription(user_id=user_id, stripe_subscription_id=sub.id)
+        db.session.add(row)
+        _copy(row, sub, snapshot_at)
+        db.session.flush()
+        log.info("subscription %s: recorded for user %s, %s (event %s)", sub.id, user_id,
+                 row.status.value, event_id or "-")
+        return row
+    if row.ended:
+        log.info("subscription %s: already %s; %s snapshot ignored (event %s)", sub.id,
+                 row.status.value, sub.status, event_id or "-")
+        return row
+    if snapshot_at < row.snapshot_at and not authoritative:
+        log.info("subscription %s: stale snapshot from %s ignored (have %s; event %s)", sub.id,
+                 snapshot_at.isoformat(), row.snapshot_at.isoformat(), event_id or "-")
+        return row
+    if snapshot_at == row.snapshot_at and not authoritative:
+        # Two snapshots in one second: their order is unknowable, Stripe's answer is not.
+        found = gateway.retrieve_subscription(sub.id)
+        if found is None:
+            log.warning("subscription %s: Stripe has no such subscription; snapshot ignored "
+                        "(event %s)", sub.id, event_id)
+            return row
+        fetched = parse(SubscriptionView, found.to_dict(), where=f"subscription {sub.id}")
+        return apply_subscription(fetched, snapshot_at=snapshot_at, authoritative=True,
+                                  event_id=event_id)
+    before = row.status
+    _copy(row, sub, max(snapshot_at, row.snapshot_at))
+    db.session.flush()
+    log.info("subscription %s: %s -> %s (event %s)", sub.id, before.value, row.status.value,
+             event_id or "-")
+    return row
+
+
+def refresh(stripe_subscription_id: str) -> Subscription | None:
+    """Fetch a subscription from Stripe and apply it (repair tool, return from Checkout)."""
+    fetched = gateway.retrieve_subscription(stripe_subscription_id)
+    if fetched is None:
+        log.warning("subscription %s: Stripe has no such subscription", stripe_subscription_id)
+        return None
+    view = parse(SubscriptionView, fetched.to_dict(), where=f"subscription {fetched.id}")
+    return apply_subscription(view, snapshot_at=now_snapshot(), authoritative=True)
+
+
+def apply_checkout_session(session: SubscriptionCheckoutView, *,
+                           event_id: str | None = None) -> SubscriptionCheckout | None:
+    """A subscription-mode Checkout Session completed or expired: close our checkout record
+    and apply the subscription it created."""
+    checkout = db.session.scalar(sa.select(SubscriptionCheckout).where(
+        SubscriptionCheckout.stripe_checkout_session_id == session.id).with_for_update())
+    if checkout is None:
+        log.info("checkout session %s: not a subscription checkout of ours", session.id)
+        return None
+    if session.status == "expired" and checkout.status is CheckoutStatus.PENDING:
+        checkout.status = CheckoutStatus.EXPIRED
+    elif session.status == "complete":
+        checkout.status = CheckoutStatus.COMPLETE
+        sub = session.subscription
+        if isinstance(sub, SubscriptionView):
+            checkout.stripe_subscription_id = sub.id
+            apply_subscription(sub, snapshot_at=now_snapshot(), authoritative=True,
+                               event_id=event_id)
+        elif sub is not None:
+            checkout.stripe_subscription_id = sub
+            refresh(sub)
+    db.session.flush()
+    return checkout
+
+
+def _subscription_of(invoice: InvoiceView) -> Subscription | None:
+    sub_id = invoice.subscription_id
+    return _locked(sub_id) if sub_id else None
+
+
+def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) -> None:
+    """A subscription invoice was paid: any failure streak is over."""
+    row = _subscription_of(invoice)
+    if row is None:
+        log.info("invoice %s paid: no subscription of ours (event %s)", invoice.id, event_id)
+        return
+    row.latest_invoice_id = invoice.id
+    # The failing invoice itself, paid at last (or a later one); an older one paid late
+    # says nothing about the current streak.
+    if row.payment_failed_at is not None and as_datetime(invoice.created) >= \
+            row.payment_failed_at:
+        row.payment_failed_at = None
+    db.session.flush()
+    log.info("invoice %s paid for subscription %s (event %s)", invoice.id,
+             row.stripe_subscription_id, event_id)
+
+
+def record_payment_failed(invoice: InvoiceView, *, event_id: str | None = None) -> None:
+    """A subscription invoice's payment failed: past due, and the grace period starts."""
+    row = _subscription_of(invoice)
+    if row is None:
+        log.info("invoice %s failed: no subscription of ours (event %s)", invoice.id, event_id)
+        return
+    failed_at = as_datetime(invoice.created)  # the streak is dated by its invoice
+    row.payment_failed_at = row.payment_failed_at or failed_at
+    if row.status in (S.ACTIVE, S.TRIALING) and failed_at >= row.snapshot_at:
+        row.status = S.PAST_DUE
+    db.session.flush()
+    log.warning("invoice %s: payment failed for subscription %s (user %s); grace until %s "
+                "(event %s)", invoice.id, row.stripe_subscription_id, row.user_id,
+                row.grace_ends(grace_period()), event_id)
+
+
+def record_trial_will_end(sub: SubscriptionView, *, at: datetime,
+                          event_id: str | None = None) -> None:
+    row = _locked(sub.id)
+    if row is None:
+        return
+    row.trial_will_end_at = row.trial_will_end_at or at
+    db.session.flush()
+    log.info("subscription %s: trial ends %s (event %s)", sub.id, sub.trial_end, event_id)
+
+
+def current_for(user_id: int) -> Subscription | None:
+    """The user's live subscription (the newest, should there be two), or None."""
+    return db.session.scalar(sa.select(Subscription).where(
+        Subscription.user_id == user_id, Subscription.status.in_(LIVE),
+    ).order_by(Subscription.created_at.desc(), Subscription.id.desc()).limit(1))

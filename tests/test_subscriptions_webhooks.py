@@ -1,0 +1,155 @@
+"""Subscription events in every order: the final row is what Stripe last said."""
+
+import itertools
+import time
+
+import pytest
+import stripe
+
+from app.access import access_for
+from app.auth.models import User
+from app.billing import gateway
+from app.extensions import db
+from tests.stripe_objects import event, new_id
+from tests.subscription_helpers import (
+    DAY,
+    invoice,
+    subscription,
+    subscription_row,
+    with_customer,
+)
+
+
+@pytest.fixture
+def app_config(billing_config):
+    return billing_config
+
+
+@pytest.fixture
+def alice(app, make_user):
+    user = make_user("alice")
+    return user, with_customer(app, user)
+
+
+@pytest.fixture
+def send(post_event):
+    def send_all(*payloads):
+        for payload in payloads:
+            response = post_event(payload)
+            assert response.status_code == 200, response.get_data(as_text=True)
+    return send_all
+
+
+def lifecycle(customer: str) -> tuple[str, list[dict]]:
+    """created (trialing) → updated (active) → deleted (canceled), a second apart each."""
+    sub_id, t = new_id("sub"), int(time.time()) - 100
+    return sub_id, [
+        event("customer.subscription.created",
+              subscription(sub_id, customer, status="trialing", trial_days=14, start=t),
+              created=t),
+        event("customer.subscription.updated",
+              subscription(sub_id, customer, status="active", start=t + 1), created=t + 1),
+        event("customer.subscription.deleted",
+              subscription(sub_id, customer, status="canceled", start=t + 1, ended=t + 2),
+              created=t + 2),
+    ]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_every_order_of_created_updated_deleted_ends_canceled(app, send, alice, order):
+    user, customer = alice
+    sub_id, events = lifecycle(customer)
+    send(*[events[i] for i in order])
+    row = subscription_row(app, sub_id)
+    assert row.status.value == "canceled" and row.ended_at is not None
+    assert row.user_id == user.id
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(2))))
+def test_created_and_updated_in_any_order_end_on_the_newest(app, send, alice, order):
+    user, customer = alice
+    sub_id, events = lifecycle(customer)
+    send(*[events[i] for i in order])
+    assert subscription_row(app, sub_id).status.value == "active"
+
+
+def test_duplicates_change_nothing_more(app, send, alice, post_event):
+    user, customer = alice
+    sub_id, events = lifecycle(customer)
+    send(events[0], events[1])
+    assert [post_event(e).json["outcome"] for e in events[:2]] == ["duplicate", "duplicate"]
+    assert subscription_row(app, sub_id).status.value == "active"
+
+
+def test_a_stale_update_after_deletion_never_revives(app, send, alice):
+    user, customer = alice
+    sub_id, events = lifecycle(customer)
+    send(*events)
+    late = event("customer.subscription.updated",
+                 subscription(sub_id, customer, status="active"), created=int(time.time()) + 5)
+    send(late)
+    assert subscription_row(app, sub_id).status.value == "canceled"
+
+
+def test_a_tie_in_the_same_second_asks_stripe(app, send, alice, monkeypatch):
+    user, customer = alice
+    sub_id, t = new_id("sub"), int(time.time()) - 50
+    at_stripe = subscription(sub_id, customer, status="past_due", start=t)
+    monkeypatch.setattr(gateway, "retrieve_subscription",
+                        lambda sid: stripe.StripeObject.construct_from(at_stripe, "sk_test"))
+    send(event("customer.subscription.updated", subscription(sub_id, customer, start=t),
+               created=t),
+         event("customer.subscription.updated",
+               subscription(sub_id, customer, status="trialing", trial_days=14, start=t),
+               created=t))
+    assert subscription_row(app, sub_id).status.value == "past_due"
+
+
+def test_a_subscription_of_someone_elses_customer_is_ignored(app, send):
+    sub_id = new_id("sub")
+    send(event("customer.subscription.created", subscription(sub_id, "cus_stranger")))
+    assert subscription_row(app, sub_id) is None
+
+
+def test_access_follows_the_subscription(app, send, alice):
+    user, customer = alice
+    sub_id, t = new_id("sub"), int(time.time())
+
+    def access():
+        with app.app_context():
+            return access_for(db.session.get(User, user.id))
+
+    send(event("customer.subscription.created",
+               subscription(sub_id, customer, status="trialing", trial_days=14, start=t),
+               created=t))
+    granted = access()
+    assert granted.premium and granted.sources[0].kind == "subscription"
+    assert granted.until.timestamp() == t + 14 * DAY
+
+    # The first payment fails: past due, Premium kept through the grace period.
+    send(event("invoice.payment_failed", invoice(sub_id, customer, status="open",
+                                                 created=t + 14 * DAY - 10),
+               created=t + 14 * DAY - 10))
+    row = subscription_row(app, sub_id)
+    assert row.status.value == "past_due"
+    in_grace = access()
+    assert in_grace.premium and "grace" in in_grace.sources[0].label
+    assert in_grace.until.timestamp() == t + 14 * DAY - 10 + 7 * DAY
+
+    send(event("customer.subscription.deleted",
+               subscription(sub_id, customer, status="canceled", ended=t + 20 * DAY),
+               created=t + 20 * DAY))
+    assert not access().premium
+
+
+def test_invoice_paid_ends_the_failure_streak(app, send, alice):
+    user, customer = alice
+    sub_id, t = new_id("sub"), int(time.time())
+    send(event("customer.subscription.created", subscription(sub_id, customer, start=t),
+               created=t))
+    failing = invoice(sub_id, customer, status="open", created=t + 5)
+    send(event("invoice.payment_failed", failing, created=t + 5))
+    assert subscription_row(app, sub_id).payment_failed_at is not None
+    paid = {**failing, "status": "paid", "amount_paid": failing["amount_due"]}
+    send(event("invoice.paid", paid, created=t + 6))
+    assert subscription_row(app, sub_id).payment_failed_at is None
