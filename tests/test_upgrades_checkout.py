@@ -46,7 +46,10 @@ def test_gift_creates_pending_upgrade_and_checkout_session(app, alice_buys, make
     with app.app_context():
         session = gateway.retrieve_checkout_session(row.stripe_checkout_session_id)
     assert session.mode == "payment" and session.amount_total == 4000
-    assert session.customer_email == "alice@example.com"  # the purchaser's, never bob's
+    # The purchaser's Stripe customer, never bob's: one customer holds alice's history.
+    with app.app_context():
+        customer = gateway.client().v1.customers.retrieve(session.customer)
+    assert customer.email == "alice@example.com"
     assert session.client_reference_id == f"upgrade-{row.id}"
     assert session.metadata["upgrade_id"] == str(row.id)
     assert session.metadata["recipient_id"] == str(row.recipient_id)

@@ -72,7 +72,7 @@ def test_a_dispute_on_a_payment_that_is_not_ours_is_answered_and_logged(app, pos
                                                                        caplog):
     with app.app_context():
         intent = gateway.client().v1.payment_intents.create(params={
-            "amount": 500, "currency": "gbp", "payment_method_types": ["card"]})
+            "amount": 500, "currency": "gbp"})
     stranger = dispute({"charge": "ch_unknown", "pi": intent.id, "amount": 500})
     response = post_event(event("charge.dispute.created", stranger))
     assert response.status_code == 200 and response.json["outcome"] == "processed"

@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from app import catalog
+from app.auth.locks import lock_user
 from app.auth.models import Level, User, find_by_username, utcnow
 from app.billing import gateway
+from app.billing.customers import customer_for
 from app.billing.errors import CatalogNotSynced
 from app.catalog.levels import UPGRADE_PATHS
 from app.catalog.models import stored_price
@@ -86,17 +88,6 @@ def upgrade_being_opened(purchaser: User, recipient: User,
     ).order_by(UserUpgrade.id.desc()).limit(1))
 
 
-def lock_purchaser(purchaser_id: int) -> None:
-    """Serialise one purchaser's purchases until the transaction ends."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        # No row locks: a write takes the database's write lock. The driver opens SQLite's
-        # transaction at its first write (reads before it run on their own), so this write
-        # waits for the lock, and the reads after it see the purchase that held it.
-        db.session.execute(sa.update(User).where(User.id == purchaser_id).values(id=User.id))
-    else:
-        db.session.execute(sa.select(User.id).where(User.id == purchaser_id).with_for_update())
-
-
 def begin_purchase(purchaser: User, recipient: User,
                    upgrade_type: UpgradeType) -> tuple[UserUpgrade, bool]:
     """The purchase's pending upgrade and whether it is new; an identical purchase already
@@ -105,7 +96,7 @@ def begin_purchase(purchaser: User, recipient: User,
     Serialised on the purchaser's row, so identical submissions arriving together find one
     another instead of each seeing none and starting its own.
     """
-    lock_purchaser(purchaser.id)
+    lock_user(purchaser.id)
     existing = (reusable_upgrade(purchaser, recipient, upgrade_type)
                 or upgrade_being_opened(purchaser, recipient, upgrade_type))
     if existing is not None:
@@ -142,8 +133,9 @@ def open_checkout(upgrade: UserUpgrade, success_url: str, cancel_url: str) -> Us
     session = gateway.create_checkout_session({
         "mode": "payment",
         "line_items": [{"price": price.stripe_price_id, "quantity": 1}],
-        # The purchaser pays, so Checkout is prefilled with their email, never the recipient's.
-        "customer_email": upgrade.purchaser.email,
+        # The purchaser pays: their Stripe customer (holding their email and cards), never
+        # the recipient's.
+        "customer": customer_for(upgrade.purchaser),
         "client_reference_id": f"upgrade-{upgrade.id}",
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata,
