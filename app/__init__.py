@@ -2,11 +2,15 @@
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
-from flask import Flask
+from flask import Flask, Response
 
 from app import config as config_module
 from app.extensions import csrf, db, limiter, login_manager, migrate
+
+if TYPE_CHECKING:
+    from app.auth.models import User
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -64,7 +68,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(user_id: str) -> "User | None":
         from app.auth.models import User
 
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
@@ -81,12 +85,16 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.main import bp as main_bp
     from app.pricing import bp as pricing_bp
+    from app.settings import bp as settings_bp
+    from app.subscriptions.routes import bp as subscriptions_bp
     from app.upgrades import bp as upgrades_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(pricing_bp)
     app.register_blueprint(upgrades_bp)
+    app.register_blueprint(subscriptions_bp)
+    app.register_blueprint(settings_bp)
     register_webhook_handlers()
 
 
@@ -105,17 +113,21 @@ def register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
     from app.access import access_for
+    from app.catalog import Offer
     from app.money import format_money
 
     @app.template_filter("money")
-    def money_filter(offer_or_amount, currency: str | None = None) -> str:
-        if currency is None:  # an Offer
-            return format_money(offer_or_amount.amount, offer_or_amount.currency,
-                                app.config["BILLING_LOCALE"])
-        return format_money(offer_or_amount, currency, app.config["BILLING_LOCALE"])
+    def money_filter(offer_or_amount: Offer | int, currency: str | None = None) -> str:
+        """`offer|money`, or `amount|money(currency)`."""
+        locale = app.config["BILLING_LOCALE"]
+        if isinstance(offer_or_amount, Offer):
+            return format_money(offer_or_amount.amount, offer_or_amount.currency, locale)
+        if currency is None:
+            raise TypeError("an amount needs its currency: amount|money(currency)")
+        return format_money(offer_or_amount, currency, locale)
 
     @app.context_processor
-    def inject_globals():
+    def inject_globals() -> dict[str, object]:
         return {
             "billing_enabled": app.config["BILLING_ENABLED"],
             "current_access": access_for(current_user),
@@ -142,7 +154,7 @@ def register_security_headers(app: Flask) -> None:
         fixed["Strict-Transport-Security"] = config_module.HSTS
 
     @app.after_request
-    def security_headers(response):
+    def security_headers(response: Response) -> Response:
         for name, value in fixed.items():
             response.headers.setdefault(name, value)
         # A logged-in page shows account data (name, level, receipts), and the log-in and
@@ -163,12 +175,15 @@ def register_middleware(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+        # Flask's documented way to add WSGI middleware; mypy sees a method replaced.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
 
 def register_commands(app: Flask) -> None:
     from app.auth.cli import users
     from app.billing.cli import billing
+    from app.subscriptions import cli as _subscription_commands  # noqa: F401  (to `billing`)
     from app.upgrades import cli as _upgrade_commands  # noqa: F401  (adds to `billing`)
     from app.webhooks import cli as _webhook_commands  # noqa: F401  (adds to `billing`)
 

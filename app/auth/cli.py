@@ -11,6 +11,7 @@ from app.commands import OperatorGroup, read_stdin_line
 from app.extensions import db
 from app.money import format_money
 from app.services.upgrades import summaries_for as upgrade_summaries
+from app.subscriptions.cli import summary_for as subscription_summary
 from app.text import control_character
 
 users = OperatorGroup("users", help="Create and inspect user accounts.")
@@ -43,6 +44,7 @@ def user_summary(user: User) -> dict:
         "level": user.level.value,
         "access": access_for(user).as_dict(),
         "upgrades": upgrade_summaries(user),
+        **subscription_summary(user),
     }
 
 
@@ -100,6 +102,14 @@ def show(email: str, as_json: bool) -> None:
     for source in access["sources"]:
         until = source["until"] or "no end"
         click.echo(f"  - {source['label']} (until {until})")
+    sub = summary["subscription"]
+    if sub is None:
+        click.echo("Subscription: none")
+    else:
+        ends = "ends" if sub["cancel_at_period_end"] else "renews"
+        trial = f", trial ends {sub['trial_end'][:10]}" if sub["status"] == "trialing" else ""
+        click.echo(f"Subscription: {sub['id']} {sub['status']}, {sub['interval']}{trial}, "
+                   f"{ends} {sub['current_period_end'][:10]}")
     click.echo(f"Upgrades: {len(summary['upgrades']) or 'none'}")
     for upgrade in summary["upgrades"]:
         amount = format_money(upgrade["amount"], upgrade["currency"])
