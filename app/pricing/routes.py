@@ -1,21 +1,40 @@
-"""The read-only pricing page, rendered from the catalog without calling Stripe."""
+"""The pricing page, rendered from the local catalog without calling Stripe."""
 
-from flask import render_template
+from flask import render_template, request
 from flask_login import current_user
 
 from app import catalog
 from app.access import access_for
 from app.catalog.levels import comparison
 from app.pricing import bp
+from app.subscriptions.checkout import TRIAL_DAYS
+from app.subscriptions.forms import SubscribeForm
+from app.subscriptions.service import current_for
+
+INTERVALS = ("monthly", "annual")
 
 
-@bp.get("/pricing")
-def index():
+def render_pricing(interval: str, form: SubscribeForm | None = None, status: int = 200,
+                   cancelled: bool = False) -> tuple[str, int]:
+    """The page for one billing choice; the subscribe route shows its form errors here."""
+    interval = interval if interval in INTERVALS else "monthly"
+    authenticated = current_user.is_authenticated
     return render_template(
         "pricing/index.html",
+        interval=interval,
         monthly=catalog.offer("premium_monthly"),
         annual=catalog.offer("premium_annual"),
         gold_to_platinum=catalog.offer("gold_to_platinum"),
         columns=comparison(),
         access=access_for(current_user),
-    )
+        subscription=current_for(current_user.id) if authenticated else None,
+        form=form or SubscribeForm(interval=interval),
+        trial_days=TRIAL_DAYS,
+        cancelled=cancelled,
+    ), status
+
+
+@bp.get("/pricing")
+def index() -> tuple[str, int]:
+    return render_pricing(request.args.get("interval", "monthly"),
+                          cancelled=request.args.get("cancelled") == "1")

@@ -1,0 +1,30 @@
+"""The subscribe form (pricing page) and the forms behind the settings page's actions."""
+
+from wtforms import BooleanField, HiddenField, IntegerField
+from wtforms.validators import AnyOf, DataRequired, NumberRange
+
+from app.forms import Form
+from app.subscriptions.checkout import INTERVALS, WAIVER_TEXT
+
+
+class SubscribeForm(Form):
+    """Start Premium. Whether the tick-box is needed is the checkout's rule, not the form's:
+    `begin_checkout` refuses a monthly subscription without it and the route shows why."""
+
+    interval = HiddenField(validators=[
+        DataRequired(message="Choose monthly or annual billing."),
+        AnyOf(list(INTERVALS), message="Choose monthly or annual billing."),
+    ])
+    waiver = BooleanField(WAIVER_TEXT)
+
+
+class ActionForm(Form):
+    """A settings button that changes something (cancel, resume, portal): CSRF only."""
+
+
+class SwitchForm(Form):
+    """Confirm a switch at the price the preview showed (`proration_date` is its moment)."""
+
+    to_interval = HiddenField(validators=[
+        DataRequired(), AnyOf(list(INTERVALS), message="Choose monthly or annual billing.")])
+    proration_date = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=2**40)])

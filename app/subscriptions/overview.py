@@ -1,0 +1,87 @@
+"""What the pages show about a user's subscriptions: read-only, from our rows, never Stripe.
+
+The settings page renders from `overview_for` (two queries whatever the history's length);
+which buttons it offers follows the same rules as the verbs in `changes.py`, so a button is
+never shown for a change the verb would refuse.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from app.auth.models import User, utcnow
+from app.extensions import db
+from app.subscriptions.changes import days_left, other_interval
+from app.subscriptions.models import (
+    LIVE,
+    Subscription,
+    SubscriptionCheckout,
+    SubscriptionStatus,
+)
+from app.subscriptions.service import grace_period
+
+S = SubscriptionStatus
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The current subscription (if any), what it means today, and the history."""
+
+    current: Subscription | None
+    history: list[Subscription]
+    now: datetime
+    grace_ends: datetime | None = None
+
+    @property
+    def trial_days_left(self) -> int | None:
+        sub = self.current
+        if sub is None or not sub.on_trial(self.now) or sub.trial_end is None:
+            return None
+        return days_left(sub.trial_end, self.now)
+
+    @property
+    def can_cancel(self) -> bool:
+        sub = self.current
+        return sub is not None and sub.status in (S.TRIALING, S.ACTIVE, S.PAST_DUE) \
+            and not sub.cancel_at_period_end
+
+    @property
+    def can_resume(self) -> bool:
+        sub = self.current
+        return sub is not None and sub.live and sub.cancel_at_period_end
+
+    @property
+    def can_switch(self) -> bool:
+        # A cancelled subscription is resumed first: switching one that is about to end
+        # would charge for a period the subscriber has said they do not want.
+        sub = self.current
+        return sub is not None and sub.status in (S.TRIALING, S.ACTIVE) \
+            and not sub.cancel_at_period_end
+
+    @property
+    def switch_to(self) -> str | None:
+        return other_interval(self.current) if self.current is not None else None
+
+    @property
+    def past_due(self) -> bool:
+        return self.current is not None and self.current.status is S.PAST_DUE
+
+
+def overview_for(user: User) -> Overview:
+    """The user's subscriptions, newest first: the live one apart, the rest as history."""
+    rows = list(db.session.scalars(
+        sa.select(Subscription).where(Subscription.user_id == user.id)
+        .order_by(Subscription.created_at.desc(), Subscription.id.desc())))
+    # The same choice as `service.current_for`: the newest live one.
+    current = next((row for row in rows if row.status in LIVE), None)
+    history = [row for row in rows if row is not current]
+    grace = current.grace_ends(grace_period()) if current is not None else None
+    return Overview(current, history, utcnow(), grace)
+
+
+def checkout_for(user: User, session_id: str) -> SubscriptionCheckout | None:
+    """The user's own subscription checkout with this Checkout Session id, or None."""
+    return db.session.scalar(sa.select(SubscriptionCheckout).where(
+        SubscriptionCheckout.user_id == user.id,
+        SubscriptionCheckout.stripe_checkout_session_id == session_id))

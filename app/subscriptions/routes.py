@@ -1,0 +1,242 @@
+"""Subscription actions: start one (POST /subscriptions), come back from Checkout, and the
+changes the settings page offers. Each calls one verb and redirects with a message."""
+
+import logging
+from collections.abc import Callable
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from app import catalog
+from app.billing.customers import stored_customer_id
+from app.billing.errors import BillingDisabled, BillingError
+from app.extensions import db, limiter
+from app.pricing.routes import render_pricing
+from app.subscriptions import bp
+from app.subscriptions.changes import (
+    ChangeNotAllowed,
+    cancel_at_period_end,
+    portal_url,
+    preview_switch,
+    resume,
+    switch,
+)
+from app.subscriptions.checkout import (
+    INTERVALS,
+    AlreadySubscribed,
+    SubscriptionNotAllowed,
+    abandon,
+    apply_return,
+    begin_checkout,
+    open_checkout,
+)
+from app.subscriptions.forms import ActionForm, SubscribeForm, SwitchForm
+from app.subscriptions.models import Subscription, SubscriptionStatus
+from app.subscriptions.overview import checkout_for, overview_for
+from app.subscriptions.service import current_for
+
+log = logging.getLogger("app.subscriptions")
+
+UNAVAILABLE = ("Subscriptions are not available at the moment. Nothing was charged; please "
+               "try again later.")
+
+
+def _require_billing() -> None:
+    if not current_app.config["BILLING_ENABLED"]:
+        raise BillingDisabled(UNAVAILABLE)
+
+
+def _settings(message: str, category: str = "success") -> ResponseReturnValue:
+    flash(message, category)
+    return redirect(url_for("settings.index"), 303)
+
+
+def _site_url(path: str) -> str:
+    """An address on this site for Stripe to send the subscriber back to."""
+    return str(current_app.config["SITE_URL"]) + path
+
+
+@bp.post("/subscriptions")
+@login_required
+@limiter.limit("10 per minute")
+def create() -> ResponseReturnValue:
+    _require_billing()
+    form = SubscribeForm()
+    if not form.validate_on_submit():
+        interval = form.interval.data if form.interval.data in ("monthly", "annual") \
+            else "monthly"
+        return render_pricing(interval, form, 422)
+    user = current_user._get_current_object()
+    interval = form.interval.data
+    try:
+        checkout, new = begin_checkout(user, interval, bool(form.waiver.data))
+    except SubscriptionNotAllowed as exc:
+        db.session.rollback()
+        getattr(form, exc.field, form.interval).errors = [str(exc)]
+        return render_pricing(interval, form, 422)
+    except AlreadySubscribed:
+        db.session.rollback()
+        return _settings("You already have a Premium subscription: here it is.", "info")
+    # Commit before calling Stripe: the checkout's id (the idempotency key) and the waiver
+    # are kept for good, and no transaction is held open across a network call.
+    db.session.commit()
+    if not new and checkout.checkout_url:
+        log.info("subscription checkout %s: submitted again, reusing its session", checkout.id)
+        return redirect(checkout.checkout_url, 303)
+    success = _site_url(url_for("subscriptions.checkout_return")) + \
+        "?session_id={CHECKOUT_SESSION_ID}"
+    cancel = _site_url(url_for("pricing.index", interval=interval, cancelled=1))
+    try:
+        open_checkout(checkout, user, success, cancel)
+    except BillingError:
+        db.session.rollback()
+        abandon(checkout)
+        db.session.commit()
+        raise  # rendered as a page saying what happened and that nothing was charged
+    db.session.commit()
+    assert checkout.checkout_url is not None  # open_checkout stored the Checkout address
+    return redirect(checkout.checkout_url, 303)
+
+
+@bp.get("/subscriptions/return")
+@login_required
+def checkout_return() -> ResponseReturnValue:
+    """Back from Checkout: apply the session at once, rather than wait for the webhook."""
+    session_id = request.args.get("session_id", "")
+    checkout = checkout_for(current_user, session_id) \
+        if session_id.isprintable() and len(session_id) <= 255 else None
+    if checkout is None:
+        return redirect(url_for("settings.index"), 303)
+    if current_app.config["BILLING_ENABLED"]:
+        try:
+            apply_return(checkout)
+            db.session.commit()
+        except BillingError as exc:
+            db.session.rollback()
+            log.warning("subscription checkout %s: could not read session %s: %s",
+                        checkout.id, session_id, exc)
+    sub = current_for(current_user.id)
+    if sub is None:
+        return _settings("We are waiting for Stripe to confirm your subscription. This page "
+                         "will show it as soon as it does.", "info")
+    return _settings(_welcome(sub))
+
+
+def _welcome(sub: Subscription) -> str:
+    if sub.status is SubscriptionStatus.TRIALING and sub.trial_end is not None:
+        return (f"Your free trial has started: Premium is yours, and nothing is charged "
+                f"before {sub.trial_end:%-d %B %Y}.")
+    if sub.status is SubscriptionStatus.INCOMPLETE:
+        return "Your payment is being confirmed; Premium starts as soon as it is."
+    return "Welcome to Premium! Your subscription is active."
+
+
+def _current_or_none() -> Subscription | None:
+    return current_for(current_user.id)
+
+
+NO_SUBSCRIPTION = "You have no subscription to change."
+
+
+@bp.get("/subscriptions/cancel")
+@login_required
+def confirm_cancel() -> ResponseReturnValue:
+    """What the subscriber keeps, and until when, before they confirm."""
+    overview = overview_for(current_user._get_current_object())
+    if overview.current is None:
+        return _settings(NO_SUBSCRIPTION, "info")
+    return render_template("subscriptions/cancel.html", sub=overview.current,
+                           overview=overview, form=ActionForm())
+
+
+@bp.post("/subscriptions/cancel")
+@login_required
+@limiter.limit("10 per minute")
+def cancel() -> ResponseReturnValue:
+    return _change(cancel_at_period_end, _cancelled)
+
+
+def _cancelled(sub: Subscription) -> str:
+    return (f"Your subscription is cancelled. You keep Premium until "
+            f"{sub.access_until:%-d %B %Y}, and nothing more is charged.")
+
+
+@bp.post("/subscriptions/resume")
+@login_required
+@limiter.limit("10 per minute")
+def resume_subscription() -> ResponseReturnValue:
+    return _change(resume, lambda sub: "Your subscription continues: it renews as before.")
+
+
+def _change(verb: Callable[[Subscription], Subscription | None],
+            message: Callable[[Subscription], str]) -> ResponseReturnValue:
+    """Run a one-subscription verb from a settings button and say what it did."""
+    _require_billing()
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _settings("That form expired; please try again.", "error")
+    sub = _current_or_none()
+    if sub is None:
+        return _settings(NO_SUBSCRIPTION, "info")
+    try:
+        changed = verb(sub)
+    except ChangeNotAllowed as exc:
+        db.session.rollback()
+        return _settings(str(exc), "info")
+    db.session.commit()
+    return _settings(message(changed or sub))
+
+
+@bp.get("/subscriptions/switch")
+@login_required
+def preview() -> ResponseReturnValue:
+    """What switching monthly ↔ annual charges or credits today (Stripe's preview)."""
+    _require_billing()
+    sub = _current_or_none()
+    if sub is None:
+        return _settings(NO_SUBSCRIPTION, "info")
+    try:
+        shown = preview_switch(sub)
+    except ChangeNotAllowed as exc:
+        return _settings(str(exc), "info")
+    form = SwitchForm(to_interval=shown.to_interval, proration_date=shown.proration_date)
+    return render_template("subscriptions/switch.html", sub=sub, preview=shown, form=form,
+                           target=catalog.offer(INTERVALS[shown.to_interval]))
+
+
+@bp.post("/subscriptions/switch")
+@login_required
+@limiter.limit("10 per minute")
+def confirm_switch() -> ResponseReturnValue:
+    _require_billing()
+    form = SwitchForm()
+    if not form.validate_on_submit():
+        return _settings("That preview expired; please look at the switch again.", "error")
+    sub = _current_or_none()
+    if sub is None:
+        return _settings(NO_SUBSCRIPTION, "info")
+    try:
+        changed = switch(sub, form.to_interval.data, form.proration_date.data)
+    except ChangeNotAllowed as exc:
+        db.session.rollback()
+        return _settings(str(exc), "info")
+    db.session.commit()
+    return _settings(f"You are now on {(changed or sub).plan_label}.")
+
+
+@bp.post("/subscriptions/portal")
+@login_required
+@limiter.limit("10 per minute")
+def portal() -> ResponseReturnValue:
+    """Open Stripe's customer portal (invoices, cards), or its card flow with `?flow=card`."""
+    _require_billing()
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _settings("That form expired; please try again.", "error")
+    customer = stored_customer_id(current_user)
+    if customer is None:
+        return _settings("There is no billing account to manage yet: it starts with your "
+                         "first payment.", "info")
+    flow = "payment_method_update" if request.args.get("flow") == "card" else None
+    return redirect(portal_url(customer, _site_url(url_for("settings.index")), flow), 303)

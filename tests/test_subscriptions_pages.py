@@ -1,0 +1,502 @@
+"""The subscription pages through the emulator: pricing, POST /subscriptions and its waiver,
+the return from Checkout, /settings and its actions (cancel, resume, switch, portal)."""
+
+import re
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from app.auth.models import Level, utcnow
+from app.billing import gateway
+from app.billing.models import BillingInfo
+from app.extensions import db
+from app.subscriptions.checkout import WAIVER_TEXT, WAIVER_VERSION
+from app.subscriptions.models import (
+    CancellationWaiver,
+    Subscription,
+    SubscriptionCheckout,
+    SubscriptionStatus,
+)
+from tests.conftest import PASSWORD, csrf_token
+from tests.stripe_objects import new_id
+
+DAY = 86_400
+
+
+@pytest.fixture
+def app_config(emulated_config):
+    return emulated_config
+
+
+@pytest.fixture
+def alice(app, client, make_user, login, synced_catalog):
+    user = make_user("alice")
+    login(user)
+    return user
+
+
+def subscribe(client, interval: str, waiver: bool = True):
+    data = {"interval": interval,
+            "csrf_token": csrf_token(client, f"/pricing?interval={interval}")}
+    if waiver:
+        data["waiver"] = "y"
+    return client.post("/subscriptions", data=data)
+
+
+def session_id_of(response) -> str:
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response.location.rsplit("/", 1)[1]
+
+
+def pay(client, emu, interval: str, card: str = "4242424242424242"):
+    """Subscribe, complete Checkout with `card`, come back: the response of the return."""
+    session_id = session_id_of(subscribe(client, interval))
+    emu("POST", f"checkout/sessions/{session_id}/complete", card=card)
+    return client.get(f"/subscriptions/return?session_id={session_id}")
+
+
+def post_action(client, path: str, **data):
+    data["csrf_token"] = csrf_token(client, "/settings")
+    return client.post(path, data=data)
+
+
+def rows(app, model) -> list:
+    with app.app_context():
+        found = list(db.session.scalars(sa.select(model)))
+        for row in found:
+            db.session.expunge(row)
+        return found
+
+
+def the_subscription(app) -> Subscription:
+    [row] = rows(app, Subscription)
+    return row
+
+
+def text(client, path: str) -> str:
+    return client.get(path, follow_redirects=True).get_data(as_text=True)
+
+
+def squashed(html: str) -> str:
+    """The page's text with runs of whitespace made single spaces."""
+    return re.sub(r"\s+", " ", html)
+
+
+def day(when) -> str:
+    return f"{when:%-d %B %Y}"
+
+
+# --- pricing ------------------------------------------------------------------------
+
+def test_pricing_offers_monthly_and_annual_without_javascript(client):
+    monthly = squashed(client.get("/pricing").get_data(as_text=True))
+    assert "£7.00</span> <span class=\"per\">per month" in monthly
+    assert "Charged today, then every month." in monthly
+    assert 'href="/pricing?interval=annual"' in monthly
+    annual = squashed(client.get("/pricing?interval=annual").get_data(as_text=True))
+    assert ("14-day free trial, then £70.00 a year; card required; cancel before the trial "
+            "ends and pay nothing") in annual
+    assert 'aria-current="page">Annual' in annual
+
+
+def test_anonymous_visitor_signs_up_and_comes_back_to_the_same_choice(client,
+                                                                      synced_catalog):
+    page = client.get("/pricing?interval=annual").get_data(as_text=True)
+    match = re.search(r'href="([^"]+)">Sign up to subscribe', page)
+    signup = match.group(1).replace("&amp;", "&")
+    assert urlsplit(signup).path == "/signup"
+    assert parse_qs(urlsplit(signup).query) == {"next": ["/pricing?interval=annual"]}
+    response = client.post(signup, data={
+        "email": "new@example.com", "username": "newbie", "password": PASSWORD,
+        "password2": PASSWORD, "csrf_token": csrf_token(client, signup)})
+    assert response.status_code == 303 and response.location == "/pricing?interval=annual"
+    page = squashed(client.get(response.location).get_data(as_text=True))
+    assert "Start your 14-day free trial" in page and 'name="interval" value="annual"' in page
+
+
+def test_login_link_keeps_the_choice_too(client):
+    page = client.get("/pricing?interval=monthly").get_data(as_text=True)
+    login = re.search(r'href="(/login[^"]*)">Log in</a> to subscribe', page).group(1)
+    assert parse_qs(urlsplit(login.replace("&amp;", "&")).query) == {
+        "next": ["/pricing?interval=monthly"]}
+
+
+def test_monthly_form_carries_the_waiver_tick_box_and_annual_does_not(client, alice):
+    monthly = client.get("/pricing").get_data(as_text=True)
+    assert WAIVER_TEXT in monthly and 'type="checkbox" id="waiver" name="waiver"' in monthly
+    annual = client.get("/pricing?interval=annual").get_data(as_text=True)
+    assert WAIVER_TEXT not in annual
+
+
+def test_gold_or_better_is_told_they_have_premium_and_gets_no_button(client, make_user,
+                                                                     login):
+    login(make_user(level=Level.GOLD))
+    page = client.get("/pricing").get_data(as_text=True)
+    assert "You already have Premium" in page
+    assert 'action="/subscriptions"' not in page
+
+
+# --- POST /subscriptions ------------------------------------------------------------
+
+def sessions_at_stripe(app) -> list:
+    with app.app_context():
+        return list(gateway.client().v1.checkout.sessions.list().data)
+
+
+def test_monthly_without_the_tick_box_is_refused_and_nothing_is_created(app, client, alice):
+    response = subscribe(client, "monthly", waiver=False)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Tick the box to start monthly Premium now" in page
+    assert 'aria-invalid="true" aria-describedby="waiver-error"' in page
+    assert rows(app, SubscriptionCheckout) == [] and rows(app, CancellationWaiver) == []
+    assert rows(app, BillingInfo) == []  # not even a Stripe customer
+    assert sessions_at_stripe(app) == []
+
+
+def test_monthly_with_the_tick_box_records_the_waiver_and_opens_checkout(app, client, alice,
+                                                                         emulator):
+    response = subscribe(client, "monthly")
+    assert response.status_code == 303
+    assert response.location.startswith(emulator.url + "/checkout/cs_")
+    [waiver] = rows(app, CancellationWaiver)
+    [checkout] = rows(app, SubscriptionCheckout)
+    assert waiver.user_id == alice.id and waiver.wording_version == WAIVER_VERSION
+    assert (waiver.amount, waiver.currency, waiver.checkout_id) == (700, "gbp", checkout.id)
+    [session] = sessions_at_stripe(app)
+    assert session.mode == "subscription" and session.id == checkout.stripe_checkout_session_id
+    assert session.success_url == \
+        "http://127.0.0.1:5000/subscriptions/return?session_id={CHECKOUT_SESSION_ID}"
+    assert session.cancel_url == "http://127.0.0.1:5000/pricing?interval=monthly&cancelled=1"
+
+
+def test_annual_needs_no_tick_box_and_records_no_waiver(app, client, alice):
+    assert subscribe(client, "annual", waiver=False).status_code == 303
+    assert rows(app, CancellationWaiver) == []
+    [session] = sessions_at_stripe(app)
+    assert session.mode == "subscription" and session.amount_total == 7000
+
+
+def test_unknown_interval_is_a_form_error(app, client, alice):
+    response = subscribe(client, "weekly")
+    assert response.status_code == 422
+    assert "Choose monthly or annual billing." in response.get_data(as_text=True)
+    assert rows(app, SubscriptionCheckout) == []
+
+
+def test_double_submit_reuses_the_open_session(app, client, alice):
+    first, second = subscribe(client, "annual"), subscribe(client, "annual")
+    assert first.status_code == second.status_code == 303
+    assert first.location == second.location
+    assert len(rows(app, SubscriptionCheckout)) == 1 and len(sessions_at_stripe(app)) == 1
+
+
+def test_cancelled_checkout_returns_to_pricing_with_a_message(app, client, alice):
+    subscribe(client, "annual")
+    [session] = sessions_at_stripe(app)
+    cancel = urlsplit(session.cancel_url)
+    assert parse_qs(cancel.query) == {"interval": ["annual"], "cancelled": ["1"]}
+    page = client.get(f"{cancel.path}?{cancel.query}").get_data(as_text=True)
+    assert "Checkout was cancelled; nothing was charged." in page
+    assert "Start your 14-day free trial" in page
+
+
+def test_login_and_csrf_are_required(app, client, alice):
+    response = client.post("/subscriptions", data={"interval": "annual"})
+    assert response.status_code == 400 and rows(app, SubscriptionCheckout) == []
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    response = client.post("/subscriptions", data={"interval": "annual"})
+    assert response.status_code in (302, 400)
+    assert rows(app, SubscriptionCheckout) == []
+
+
+# --- back from Checkout, and settings ------------------------------------------------
+
+def test_monthly_paid_is_active_at_once_on_return(app, client, alice, emu):
+    response = pay(client, emu, "monthly")
+    assert response.status_code == 303 and response.location == "/settings"
+    page = squashed(client.get("/settings").get_data(as_text=True))
+    assert "Welcome to Premium" in page
+    sub = the_subscription(app)
+    assert sub.status is SubscriptionStatus.ACTIVE and sub.interval == "month"
+    assert "Premium (monthly)" in page and ">Active</span>" in page
+    assert f"Renews on {day(sub.current_period_end)} for £7.00." in page
+
+
+def test_annual_trial_shows_the_days_left_and_the_first_payment(app, client, alice, emu):
+    pay(client, emu, "annual")
+    page = squashed(client.get("/settings").get_data(as_text=True))
+    sub = the_subscription(app)
+    assert sub.status is SubscriptionStatus.TRIALING
+    assert "Your free trial has started" in page
+    assert (f"14 days left in your free trial</strong>; first payment of £70.00 on "
+            f"{day(sub.trial_end)}.") in page
+    assert "Premium (annual)" in page and ">Free trial</span>" in page
+
+
+def test_a_live_subscriber_is_sent_to_settings_and_nothing_is_created(app, client, alice,
+                                                                      emu):
+    pay(client, emu, "annual")
+    response = subscribe(client, "monthly")
+    assert response.status_code == 303 and response.location == "/settings"
+    assert "You already have a Premium subscription" in text(client, "/settings")
+    assert len(rows(app, SubscriptionCheckout)) == 1 and rows(app, CancellationWaiver) == []
+    pricing = client.get("/pricing").get_data(as_text=True)
+    assert "You are subscribed: Premium (annual)" in pricing
+    assert 'href="/settings"' in pricing and 'action="/subscriptions"' not in pricing
+
+
+def test_return_with_a_session_that_is_not_yours_changes_nothing(app, client, alice):
+    subscribe(client, "annual")
+    response = client.get("/subscriptions/return?session_id=cs_test_not_this_one")
+    assert response.status_code == 303 and response.location == "/settings"
+    assert rows(app, Subscription) == []
+    assert client.get("/subscriptions/return?session_id=cs%00x").status_code == 303
+
+
+def test_return_before_payment_says_it_is_waiting(app, client, alice):
+    session_id = session_id_of(subscribe(client, "annual"))
+    page = text(client, f"/subscriptions/return?session_id={session_id}")
+    assert "We are waiting for Stripe to confirm your subscription" in page
+    assert rows(app, Subscription) == []
+
+
+# --- switch, cancel, resume, portal ---------------------------------------------------
+
+def test_switch_monthly_to_annual_previews_the_charge_then_changes_the_plan(app, client,
+                                                                            alice, emu):
+    pay(client, emu, "monthly")
+    preview = squashed(client.get("/subscriptions/switch").get_data(as_text=True))
+    assert "Switch to annual billing?" in preview
+    # £70.00 for the year, less the unused month (all of it, a moment after paying).
+    assert 'Charged today</span> <strong class="switch-amount">£63.00' in preview
+    proration_date = re.search(r'name="proration_date" value="(\d+)"', preview).group(1)
+    response = post_action(client, "/subscriptions/switch", to_interval="annual",
+                           proration_date=proration_date)
+    assert response.status_code == 303 and response.location == "/settings"
+    sub = the_subscription(app)
+    assert sub.interval == "year" and sub.amount == 7000 and sub.status.value == "active"
+    page = squashed(client.get("/settings").get_data(as_text=True))
+    assert "You are now on Premium (annual)." in page
+    assert f"Renews on {day(sub.current_period_end)} for £70.00." in page
+    assert "Switch to monthly billing" in page
+
+
+def test_switch_during_the_trial_charges_nothing_today_and_keeps_the_trial(app, client,
+                                                                           alice, emu):
+    pay(client, emu, "annual")
+    trial_end = the_subscription(app).trial_end
+    preview = squashed(client.get("/subscriptions/switch").get_data(as_text=True))
+    assert 'Today</span> <strong class="switch-amount">£0.00' in preview
+    assert f"Your free trial carries on until {day(trial_end)}" in preview
+    proration_date = re.search(r'name="proration_date" value="(\d+)"', preview).group(1)
+    post_action(client, "/subscriptions/switch", to_interval="monthly",
+                proration_date=proration_date)
+    sub = the_subscription(app)
+    assert (sub.interval, sub.status.value, sub.trial_end) == ("month", "trialing", trial_end)
+
+
+def test_switch_to_the_current_plan_is_refused(app, client, alice, emu):
+    pay(client, emu, "monthly")
+    response = post_action(client, "/subscriptions/switch", to_interval="monthly",
+                           proration_date="1800000000")
+    assert response.status_code == 303
+    assert "That is your current plan already." in text(client, "/settings")
+    assert the_subscription(app).interval == "month"
+
+
+def test_cancel_confirmation_then_cancel_then_resume(app, client, alice, emu):
+    pay(client, emu, "monthly")
+    ends = day(the_subscription(app).current_period_end)
+    confirm = squashed(client.get("/subscriptions/cancel").get_data(as_text=True))
+    assert f"You keep Premium until <strong>{ends}</strong>" in confirm
+    assert "nothing more is charged" in confirm
+    response = post_action(client, "/subscriptions/cancel")
+    assert response.status_code == 303 and response.location == "/settings"
+    page = squashed(client.get("/settings").get_data(as_text=True))
+    assert f"You keep Premium until {ends}" in page  # the flash
+    assert f"Cancelled: Premium ends on {ends}." in page
+    assert "Resume subscription" in page and "Cancel subscription" not in page
+    assert "Switch to annual" not in page
+    assert the_subscription(app).cancel_at_period_end
+
+    post_action(client, "/subscriptions/resume")
+    page = squashed(client.get("/settings").get_data(as_text=True))
+    assert "Your subscription continues" in page and f"Renews on {ends}" in page
+    assert not the_subscription(app).cancel_at_period_end
+    # A second resume is refused with a sentence, not an error page.
+    post_action(client, "/subscriptions/resume")
+    assert "This subscription is renewing already." in text(client, "/settings")
+
+
+def test_cancel_during_the_trial_says_nothing_will_be_charged(app, client, alice, emu):
+    pay(client, emu, "annual")
+    trial_end = day(the_subscription(app).trial_end)
+    confirm = squashed(client.get("/subscriptions/cancel").get_data(as_text=True))
+    assert f"You keep Premium until <strong>{trial_end}</strong>, when your free trial ends" \
+        in confirm
+    post_action(client, "/subscriptions/cancel")
+    page = squashed(client.get("/settings").get_data(as_text=True))
+    assert f"Cancelled: your free trial ends on {trial_end}" in page
+    assert "Nothing will be charged." in page
+
+
+def test_actions_without_a_subscription_say_so(app, client, alice):
+    assert "You have no subscription to change." in text(client, "/subscriptions/cancel")
+    post_action(client, "/subscriptions/resume")
+    assert "You have no subscription to change." in text(client, "/settings")
+
+
+def test_actions_need_the_csrf_token(app, client, alice, emu):
+    pay(client, emu, "monthly")
+    assert client.post("/subscriptions/cancel").status_code == 400
+    assert not the_subscription(app).cancel_at_period_end
+
+
+def test_portal_opens_stripe_and_the_card_flow(app, client, alice, emu, emulator):
+    pay(client, emu, "monthly")
+    response = post_action(client, "/subscriptions/portal")
+    assert response.status_code == 303
+    assert response.location.startswith(emulator.url + "/billing_portal/")
+    card = post_action(client, "/subscriptions/portal?flow=card")
+    assert card.status_code == 303 and card.location.startswith(emulator.url)
+    assert "Update your card" not in text(client, "/settings")  # only when past due
+
+
+def test_portal_without_a_stripe_customer_says_so(app, client, alice):
+    response = post_action(client, "/subscriptions/portal")
+    assert response.status_code == 303
+    assert "There is no billing account to manage yet" in text(client, "/settings")
+
+
+# --- settings without Stripe ----------------------------------------------------------
+
+def add_subscription(app, user, *, status: str = "active", interval: str = "month",
+                     days_ago: int = 0, trial: bool = False, cancel: bool = False,
+                     failed_days_ago: int | None = None) -> None:
+    """A Subscription row as the webhooks would have written it."""
+    start = utcnow().replace(microsecond=0) - timedelta(days=days_ago)
+    length = timedelta(days=365 if interval == "year" else 30)
+    ended = start + length if status == "canceled" else None
+    with app.app_context():
+        db.session.add(Subscription(
+            user_id=user.id, stripe_subscription_id=new_id("sub"),
+            stripe_customer_id="cus_test", status=SubscriptionStatus(status),
+            stripe_item_id=new_id("si"), stripe_price_id="price_x", interval=interval,
+            amount=7000 if interval == "year" else 700, currency="gbp",
+            current_period_start=start, current_period_end=start + length,
+            trial_start=start if trial else None,
+            trial_end=start + timedelta(days=14) if trial else None,
+            cancel_at_period_end=cancel, canceled_at=ended, ended_at=ended,
+            payment_failed_at=(utcnow() - timedelta(days=failed_days_ago))
+            if failed_days_ago is not None else None,
+            snapshot_at=start, created_at=start))
+        db.session.commit()
+
+
+def test_past_due_warns_with_the_grace_end_and_offers_the_card_fix(app, client, alice):
+    add_subscription(app, alice, status="past_due", failed_days_ago=2)
+    failed = the_subscription(app).payment_failed_at
+    page = squashed(client.get("/settings").get_data(as_text=True))
+    assert "Your last payment did not go through." in page
+    assert f"You keep Premium until {day(failed + timedelta(days=7))}" in page
+    assert 'action="/subscriptions/portal?flow=card"' in page and "Update your card" in page
+    assert client.get("/premium").status_code == 200  # access held in the grace period
+
+
+def test_history_lists_past_subscriptions(app, client, alice):
+    add_subscription(app, alice, status="canceled", days_ago=400, interval="year")
+    add_subscription(app, alice, status="active", days_ago=3)
+    page = squashed(client.get("/settings").get_data(as_text=True))
+    assert "Past subscriptions" in page
+    history = page.split('id="history-heading"', 1)[1]
+    assert "Premium (annual)" in history and ">Canceled</span>" in history
+    assert "Premium (monthly)" not in history  # the current one is above, not in history
+
+
+def test_settings_without_a_subscription(client, make_user, login):
+    login(make_user("member"))
+    page = client.get("/settings").get_data(as_text=True)
+    assert "You are on the free plan." in page and "Past subscriptions" not in page
+    assert 'href="/settings">Settings</a>' in page  # in the header
+    login_gold = make_user("goldie", level=Level.GOLD)
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    login(login_gold)
+    assert "includes Premium access, for good" in client.get("/settings").get_data(as_text=True)
+
+
+def test_settings_needs_a_log_in(client):
+    response = client.get("/settings")
+    assert response.status_code == 302 and "/login" in response.location
+    assert 'href="/settings"' not in client.get("/").get_data(as_text=True)
+
+
+def count_queries(app, client, path: str) -> int:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(path)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    return len(statements)
+
+
+def test_settings_query_count_is_the_same_for_1_and_100_past_subscriptions(app, client,
+                                                                           make_user, login):
+    counts = {}
+    for past in (1, 100):
+        user = make_user(f"history{past}")
+        with app.app_context():
+            db.session.add(BillingInfo(user_id=user.id, stripe_customer_id=f"cus_{past}"))
+            db.session.commit()
+        for n in range(past):
+            add_subscription(app, user, status="canceled", days_ago=800 + n)
+        add_subscription(app, user, status="active")
+        login(user)
+        page = client.get("/settings").get_data(as_text=True)
+        assert page.count('<td data-label="Started">') == past
+        counts[past] = count_queries(app, client, "/settings")
+        client.post("/logout", data={"csrf_token": csrf_token(client)})
+    assert counts[1] == counts[100] <= 10, counts
+
+
+# --- billing switched off -------------------------------------------------------------
+
+@pytest.fixture
+def billing_off(app):
+    app.config.update(BILLING_ENABLED=False, STRIPE_SECRET_KEY="")
+
+
+def test_billing_off_disables_the_buttons_and_refuses_with_503(app, client, alice,
+                                                               billing_off):
+    page = client.get("/pricing").get_data(as_text=True)
+    assert "Subscriptions are not available at the moment." in page
+    assert re.search(r'<button type="submit" class="button button-primary button-block"'
+                     r' disabled>', page)
+    response = subscribe(client, "monthly")
+    assert response.status_code == 503
+    assert "Subscriptions are not available at the moment. Nothing was charged" in \
+        response.get_data(as_text=True)
+    assert rows(app, SubscriptionCheckout) == [] and rows(app, CancellationWaiver) == []
+    assert post_action(client, "/subscriptions/cancel").status_code == 503
+    assert client.get("/subscriptions/switch").status_code == 503
+
+
+def test_billing_off_settings_still_render_with_buttons_disabled(app, client, alice,
+                                                                 billing_off):
+    add_subscription(app, alice, status="past_due", failed_days_ago=1)
+    with app.app_context():
+        db.session.add(BillingInfo(user_id=alice.id, stripe_customer_id="cus_test"))
+        db.session.commit()
+    page = client.get("/settings").get_data(as_text=True)
+    assert re.search(r"disabled>Update your card", page)
+    assert re.search(r"disabled>Open the billing portal", page)
