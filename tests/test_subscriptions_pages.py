@@ -500,3 +500,27 @@ def test_billing_off_settings_still_render_with_buttons_disabled(app, client, al
     page = client.get("/settings").get_data(as_text=True)
     assert re.search(r"disabled>Update your card", page)
     assert re.search(r"disabled>Open the billing portal", page)
+
+
+# --- with webhooks: the emulator's clock moves past the period end ---------------------
+
+def test_cancelled_subscription_ends_at_the_period_end_and_joins_the_history(app, site, client,
+                                                                            alice, emu):
+    pay(client, emu, "monthly")
+    post_action(client, "/subscriptions/cancel")
+    ends = the_subscription(app).current_period_end
+    assert f"Cancelled: Premium ends on {day(ends)}." in squashed(text(client, "/settings"))
+    assert client.get("/premium").status_code == 200
+
+    emu("POST", "clock/advance", seconds=31 * DAY)
+    emu("POST", "flush")
+    sub = the_subscription(app)
+    assert sub.status is SubscriptionStatus.CANCELED and sub.ended_at is not None
+    assert client.get("/premium").status_code == 403
+    page = squashed(client.get("/settings").get_data(as_text=True))
+    assert "You are on the free plan." in page
+    history = page.split('id="history-heading"', 1)[1]
+    assert "Premium (monthly)" in history and ">Canceled</span>" in history
+    assert f'<td data-label="Ended">{day(sub.ended_at)}</td>' in history
+    # Free to subscribe again.
+    assert 'action="/subscriptions"' in client.get("/pricing").get_data(as_text=True)
