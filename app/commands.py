@@ -6,6 +6,7 @@ click's own usage errors (a bad option value, an id out of range) are put in one
 """
 
 import sys
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -31,7 +32,7 @@ class OperatorGroup(AppGroup):
                 raise click.ClickException(f"Argument {raw!r} is not UTF-8 text.")
         return super().parse_args(ctx, args)
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:

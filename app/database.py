@@ -12,10 +12,13 @@ connections are left alone.
 import sqlite3
 
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 
 
 @sa.event.listens_for(sa.Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _connection_record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection,
+                    _connection_record: ConnectionPoolEntry) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     # The journal mode is stored in the file (a no-op once set); synchronous is per connection.

@@ -1,7 +1,9 @@
 """The base of every form: its text fields refuse control characters before anything else."""
 
+from typing import Any
+
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import Field, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
 from app.text import control_character
@@ -10,7 +12,7 @@ CONTROL_CHARACTER_MESSAGE = ("Remove the control character (such as a NUL or a l
                              "from this field.")
 
 
-def plain_text(form, field) -> None:
+def plain_text(form: FlaskForm, field: Field) -> None:
     """Stop validating a field holding a control character; text areas may hold line breaks."""
     allowed = "\t\r\n" if isinstance(field, TextAreaField) else ""
     if isinstance(field.data, str) and control_character(field.data, allowed):
@@ -20,7 +22,7 @@ def plain_text(form, field) -> None:
 class Form(FlaskForm):
     """Every form derives from this (a test checks), so every text field is covered."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self:
             if isinstance(field, StringField):  # also password, hidden, email, text area

@@ -5,8 +5,10 @@ sent to it is an error, not a miss. So every id from outside is checked against 
 first: out of range, a URL does not match (404) and a command refuses its argument.
 """
 
+from typing import Any
+
 import click
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 MAX_ID = 2**31 - 1
 
@@ -14,7 +16,7 @@ MAX_ID = 2**31 - 1
 class DbIdConverter(IntegerConverter):
     """`<dbid:name>` in a route: an id in range, else no match (a 404)."""
 
-    def __init__(self, map, *args, **kwargs):
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         super().__init__(map, min=1, max=MAX_ID)
 
 

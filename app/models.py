@@ -3,10 +3,10 @@
 from app.auth.models import User  # noqa: F401
 from app.billing.models import BillingInfo  # noqa: F401
 from app.catalog.models import CatalogPrice  # noqa: F401
-from app.upgrades.models import UserUpgrade  # noqa: F401
-from app.webhooks.models import StripeEvent  # noqa: F401
 from app.subscriptions.models import (  # noqa: F401
     CancellationWaiver,
     Subscription,
     SubscriptionCheckout,
 )
+from app.upgrades.models import UserUpgrade  # noqa: F401
+from app.webhooks.models import StripeEvent  # noqa: F401

@@ -1,12 +1,12 @@
 """Money is integer minor units plus an explicit currency; Babel formats it for people."""
 
+from decimal import Decimal
+
 from babel.numbers import format_currency, get_currency_precision
 
 
-def to_major(amount_minor: int, currency: str):
+def to_major(amount_minor: int, currency: str) -> Decimal:
     """Minor units (pence, cents) to a Decimal in major units for the currency."""
-    from decimal import Decimal
-
     digits = get_currency_precision(currency.upper())
     return Decimal(amount_minor).scaleb(-digits)
 

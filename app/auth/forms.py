@@ -31,14 +31,14 @@ class SignupForm(Form):
     )
     submit = SubmitField("Create account")
 
-    def validate_username(self, field):
+    def validate_username(self, field: StringField) -> None:
         problem = check_username(field.data or "")
         if problem:
             raise ValidationError(problem)
         if find_by_username(field.data):
             raise ValidationError("That username is taken.")
 
-    def validate_email(self, field):
+    def validate_email(self, field: StringField) -> None:
         if find_by_email(field.data):
             raise ValidationError("An account with this email already exists. Log in instead?")
 

@@ -2,7 +2,8 @@
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
@@ -27,14 +28,14 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _failed(response) -> bool:
+def _failed(response: Response) -> bool:
     # Only failed attempts count towards the limit; a successful log-in redirects.
     return response.status_code not in (302, 303)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"], deduct_when=lambda r: r.status_code == 303)
-def signup():
+def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = SignupForm()
@@ -59,7 +60,7 @@ def signup():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("5 per minute", methods=["POST"], deduct_when=_failed)
-def login():
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
@@ -75,7 +76,7 @@ def login():
 
 @bp.post("/logout")
 @login_required
-def logout():
+def logout() -> ResponseReturnValue:
     form = LogoutForm()
     if form.validate_on_submit():
         logout_user()

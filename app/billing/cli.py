@@ -1,8 +1,10 @@
 """`flask billing …`: operators' commands that talk to Stripe or read the event log."""
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -18,6 +20,9 @@ billing = OperatorGroup("billing", help="Stripe catalog, webhooks and payments."
 _DURATION = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_DURATION_DAYS = 3650  # ten years: far beyond any use, far below date arithmetic's limits
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -51,10 +56,10 @@ def check_url(url: str) -> str | None:
     return None
 
 
-def needs_stripe(command):
+def needs_stripe(command: Callable[P, R]) -> Callable[P, R]:
     """Refuse clearly when billing is disabled; turn Stripe errors into one-line failures."""
     @wraps(command)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if not current_app.config["BILLING_ENABLED"]:
             raise click.ClickException(
                 "Billing is disabled: STRIPE_SECRET_KEY is not set, so Stripe cannot be reached.")

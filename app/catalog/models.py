@@ -6,10 +6,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from app.auth.models import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model, db
 
 
-class CatalogPrice(db.Model):
+class CatalogPrice(Model):
     __tablename__ = "catalog_prices"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -4,6 +4,11 @@ Idempotent: a second run with nothing changed creates nothing. A changed amount 
 new price and moves the lookup_key to it (Stripe prices are immutable), deactivating the old.
 """
 
+from typing import cast
+
+import stripe
+from stripe.params import PriceCreateParams
+
 from app.billing import gateway
 from app.catalog import Offer, offers
 from app.catalog.models import CatalogPrice, stored_price
@@ -11,14 +16,14 @@ from app.extensions import db
 from app.money import format_money
 
 
-def _matches(price, offer: Offer) -> bool:
+def _matches(price: stripe.Price, offer: Offer) -> bool:
     interval = price.recurring.interval if price.recurring else None
     return (price.unit_amount == offer.amount and price.currency == offer.currency
             and interval == offer.item.interval and price.active)
 
 
-def _price_params(offer: Offer, product_id: str) -> dict:
-    params = {
+def _price_params(offer: Offer, product_id: str) -> PriceCreateParams:
+    params: PriceCreateParams = {
         "product": product_id, "unit_amount": offer.amount, "currency": offer.currency,
         "lookup_key": offer.item.lookup_key, "transfer_lookup_key": True,
         "metadata": {"catalog_key": offer.key},
@@ -36,7 +41,8 @@ def sync_catalog() -> list[str]:
     for offer in current:
         item = offer.item
         price = at_stripe.get(item.lookup_key)
-        product = price.product if price is not None else None
+        # Listed with the product expanded: an object, not its id.
+        product = cast(stripe.Product, price.product) if price is not None else None
         changes = []
         if product is None:
             product = gateway.create_product(item.name, item.description, item.key,

@@ -1,6 +1,6 @@
 """Error pages in the site's own layout, for every status a user can meet."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -25,12 +25,16 @@ MESSAGES = {
 }
 
 
+# An error page: HTML in the site's layout, or JSON for a client that asked for it.
+ErrorPage = tuple[Response | str, int]
+
+
 def wants_json() -> bool:
     # /webhooks/ never reaches the site: its own app answers in JSON (app/webhooks/mount.py).
     return request.accept_mimetypes.best == "application/json"
 
 
-def render_error(status: int, message: str | None = None):
+def render_error(status: int, message: str | None = None) -> ErrorPage:
     title, default = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
     text = message or default
     if wants_json():
@@ -40,17 +44,17 @@ def render_error(status: int, message: str | None = None):
 
 def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def csrf_error(error):
+    def csrf_error(error: CSRFError) -> ErrorPage:
         return render_error(400, "The form expired or was sent from elsewhere. "
                                  "Please reload the page and try again.")
 
     @app.errorhandler(BillingError)
-    def billing_error(error: BillingError):
+    def billing_error(error: BillingError) -> ErrorPage:
         # Stripe trouble is never a 500: say what happened and that nothing was charged.
         return render_error(error.status, str(error))
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
+    def http_error(error: HTTPException) -> ErrorPage:
         # Messages given to abort(…, description=…) are written for users; Werkzeug's own
         # are not, and the rate limiter's ("5 per 1 minute") are not either.
         own = error.description if error.description != type(error).description else None
@@ -58,7 +62,7 @@ def register_errorhandlers(app: Flask) -> None:
             own = None
         return render_error(error.code or 500, own)
 
-    def unreadable_body(error: Exception):
+    def unreadable_body(error: Exception) -> ErrorPage:
         app.logger.info("unreadable body on %s %s: %s", request.method, request.path, error)
         return render_error(400, UNREADABLE_BODY_MESSAGE)
 
@@ -66,6 +70,6 @@ def register_errorhandlers(app: Flask) -> None:
         app.register_error_handler(error_class, unreadable_body)
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):
+    def unexpected(error: Exception) -> ErrorPage:
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return render_error(500)

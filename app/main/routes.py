@@ -8,12 +8,12 @@ from app.main import bp
 
 
 @bp.get("/")
-def index():
+def index() -> str:
     return render_template("main/index.html")
 
 
 @bp.get("/premium")
-def premium():
+def premium() -> tuple[str, int]:
     """A small gated page: shows the access check working, and why."""
     access = access_for(current_user)
     status = 200 if access.premium else 403

@@ -9,6 +9,7 @@ import logging
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+import stripe
 
 from app.auth.models import Level, User, utcnow
 from app.billing import gateway
@@ -16,17 +17,7 @@ from app.billing.errors import StripeRejected
 from app.billing.objects import MalformedObject, as_datetime, parse
 from app.extensions import db
 from app.money import format_money
-from app.services.upgrade_purchase import (  # noqa: F401
-    KIND,
-    UpgradeNotAllowed,
-    abandon_checkout,
-    check_allowed,
-    offered_type,
-    open_checkout,
-    recipient_named,
-    reusable_upgrade,
-    start_upgrade,
-)
+from app.services.upgrade_purchase import KIND
 from app.upgrades.models import UpgradeStatus, UserUpgrade
 from app.upgrades.views import (
     ChargeSummary,
@@ -237,6 +228,7 @@ def _disputed_upgrade(dispute: DisputeView) -> UserUpgrade | None:
     upgrade = upgrade_for_payment(dispute.payment_intent, dispute.charge)
     if upgrade is not None:
         return upgrade
+    found: stripe.PaymentIntent | stripe.Charge | None
     if dispute.payment_intent:
         found = gateway.retrieve_payment_intent(dispute.payment_intent)
         view: type[PaymentIntentView] | type[ChargeView] = PaymentIntentView

@@ -6,9 +6,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_login import AnonymousUserMixin
 
 from app.auth.models import Level, User, UTCDateTime, enum_column, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 log = logging.getLogger("app.upgrades")
 
@@ -57,7 +58,7 @@ TRANSITIONS: dict[UpgradeStatus, frozenset[UpgradeStatus]] = {
 }
 
 
-class UserUpgrade(db.Model):
+class UserUpgrade(Model):
     __tablename__ = "user_upgrades"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -121,7 +122,7 @@ class UserUpgrade(db.Model):
             self.closed_at = now
         return True
 
-    def visible_to(self, user) -> bool:
+    def visible_to(self, user: User | AnonymousUserMixin) -> bool:
         """Purchaser, recipient and admins may see the receipt."""
         return bool(getattr(user, "is_authenticated", False)) and (
             user.id in (self.purchaser_id, self.recipient_id) or user.is_admin)

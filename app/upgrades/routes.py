@@ -2,14 +2,16 @@
 
 import logging
 import time
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from app import catalog
-from app.auth.models import Level
+from app.auth.models import Level, User
 from app.billing import gateway
 from app.billing.errors import BillingDisabled, BillingError, StripeUnavailable
 from app.catalog.levels import PERKS
@@ -23,12 +25,12 @@ from app.upgrades.models import UpgradeStatus, UpgradeType, UserUpgrade
 log = logging.getLogger("app.upgrades")
 
 
-def _choices(recipient) -> list[dict]:
+def _choices(recipient: User | None) -> list[dict[str, object]]:
     """One row per level: its perks, its price from the recipient's level, whether on offer."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for level in Level:
-        upgrade_type = service.offered_type(recipient.level, level) if recipient else None
-        list_type = service.offered_type(Level.MEMBER, level)
+        upgrade_type = purchase.offered_type(recipient.level, level) if recipient else None
+        list_type = purchase.offered_type(Level.MEMBER, level)
         shown = upgrade_type or list_type
         rows.append({
             "level": level, "perks": PERKS[level],
@@ -39,8 +41,8 @@ def _choices(recipient) -> list[dict]:
     return rows
 
 
-def _render_new(form: UpgradeForm, recipient_form: RecipientForm, recipient,
-                errors: list[str] = (), status: int = 200):
+def _render_new(form: UpgradeForm, recipient_form: RecipientForm, recipient: User | None,
+                errors: Sequence[str] = (), status: int = 200) -> tuple[str, int]:
     gift = bool((recipient_form.user.data or "").strip()) and (
         recipient is None or recipient.id != current_user.id)
     return render_template(
@@ -50,19 +52,19 @@ def _render_new(form: UpgradeForm, recipient_form: RecipientForm, recipient,
     ), status
 
 
-def _recipient(username: str):
+def _recipient(username: str) -> tuple[User | None, str | None]:
     """The named user (or the current one), or None with the reason."""
     if not username.strip():
         return current_user._get_current_object(), None
     try:
-        return service.recipient_named(username), None
-    except service.UpgradeNotAllowed as exc:
+        return purchase.recipient_named(username), None
+    except purchase.UpgradeNotAllowed as exc:
         return None, str(exc)
 
 
 @bp.get("/user_upgrades/new")
 @login_required
-def new():
+def new() -> tuple[str, int]:
     recipient_form = RecipientForm(request.args)
     username = (recipient_form.user.data or "").strip()
     if recipient_form.validate():  # a name no one could have is never looked up
@@ -78,7 +80,7 @@ def new():
 @bp.post("/user_upgrades")
 @login_required
 @limiter.limit("10 per minute")
-def create():
+def create() -> ResponseReturnValue:
     if not current_app.config["BILLING_ENABLED"]:
         raise BillingDisabled()
     form = UpgradeForm()
@@ -95,11 +97,12 @@ def create():
     if not valid:
         errors = [e for field_errors in form.errors.values() for e in field_errors]
         return _render_new(form, recipient_form, recipient, errors, 422)
+    assert recipient is not None  # found, since nothing was wrong with the name
     purchaser = current_user._get_current_object()
     upgrade_type = UpgradeType(form.upgrade.data)
     try:
         upgrade, started = purchase.begin_purchase(purchaser, recipient, upgrade_type)
-    except service.UpgradeNotAllowed as exc:
+    except purchase.UpgradeNotAllowed as exc:
         db.session.rollback()
         return _render_new(form, recipient_form, recipient, [str(exc)], 422)
     # Commit before calling Stripe: the id (and so the idempotency key) is taken for
@@ -114,13 +117,14 @@ def create():
         "?session_id={CHECKOUT_SESSION_ID}"
     cancel = site + url_for("upgrades.new", user=username or None)
     try:
-        service.open_checkout(upgrade, success, cancel)
+        purchase.open_checkout(upgrade, success, cancel)
     except BillingError as exc:
         db.session.rollback()
-        service.abandon_checkout(upgrade, type(exc).__name__)
+        purchase.abandon_checkout(upgrade, type(exc).__name__)
         db.session.commit()
         raise  # rendered as a page saying what happened and that nothing was charged
     db.session.commit()
+    assert upgrade.checkout_url is not None  # open_checkout stored the Checkout address
     return redirect(upgrade.checkout_url, 303)
 
 
@@ -153,7 +157,7 @@ def _visible_upgrade(upgrade_id: int) -> UserUpgrade:
 
 @bp.get("/user_upgrades/<dbid:upgrade_id>")
 @login_required
-def show(upgrade_id: int):
+def show(upgrade_id: int) -> ResponseReturnValue:
     upgrade = _visible_upgrade(upgrade_id)
     session_id = request.args.get("session_id")
     if session_id:
@@ -174,7 +178,7 @@ def show(upgrade_id: int):
     return _render_show(upgrade)
 
 
-def _render_show(upgrade: UserUpgrade):
+def _render_show(upgrade: UserUpgrade) -> str:
     viewer = current_user
     return render_template(
         "upgrades/show.html", upgrade=upgrade,
@@ -188,7 +192,7 @@ def _render_show(upgrade: UserUpgrade):
 
 @bp.get("/user_upgrades")
 @login_required
-def index():
+def index() -> str:
     rows = db.session.scalars(
         sa.select(UserUpgrade)
         .options(so.joinedload(UserUpgrade.purchaser), so.joinedload(UserUpgrade.recipient))

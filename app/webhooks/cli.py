@@ -3,9 +3,11 @@
 import json
 import time
 from datetime import timedelta
+from typing import Any, cast
 
 import click
 import sqlalchemy as sa
+import stripe
 
 from app.auth.models import utcnow
 from app.billing import gateway
@@ -18,11 +20,11 @@ from app.webhooks.registry import handled_types
 STRIPE_MAX_TYPES_PER_LIST = 20  # the `types` filter of Stripe's List Events
 
 
-def _failed_filter():
+def _failed_filter() -> sa.ColumnElement[bool]:
     return StripeEvent.processed_at.is_(None)
 
 
-def _as_dict(row: StripeEvent) -> dict:
+def _as_dict(row: StripeEvent) -> dict[str, Any]:
     return {
         "id": row.stripe_id, "type": row.type, "status": row.status, "livemode": row.livemode,
         "created": row.created.isoformat() if row.created else None,
@@ -126,11 +128,11 @@ def recover(since: str) -> None:
         raise click.ClickException(f"{counts['failed']} event(s) still failing.")
 
 
-def _handled_events_since(cutoff: int) -> list:
+def _handled_events_since(cutoff: int) -> list[stripe.Event]:
     """Stripe's events of the types our endpoint subscribes to (the only ones it was ever
     sent), oldest first, so effects are applied in the order they happened."""
     types = handled_types()
-    found = []
+    found: list[stripe.Event] = []
     for start in range(0, len(types), STRIPE_MAX_TYPES_PER_LIST):
         newest_first = gateway.iter_events(cutoff, types[start:start + STRIPE_MAX_TYPES_PER_LIST])
         found += reversed(list(newest_first))
@@ -145,8 +147,9 @@ def prune_events(older_than: str) -> None:
     if age < timedelta(days=1):
         raise click.ClickException("Refusing to prune events younger than a day.")
     cutoff = utcnow() - age
-    result = db.session.execute(sa.delete(StripeEvent).where(
-        StripeEvent.received_at < cutoff, StripeEvent.processed_at.is_not(None)))
+    # A DML statement's result is a CursorResult (the session's signature says Result).
+    result = cast(sa.CursorResult[Any], db.session.execute(sa.delete(StripeEvent).where(
+        StripeEvent.received_at < cutoff, StripeEvent.processed_at.is_not(None))))
     db.session.commit()
     click.echo(f"Deleted {result.rowcount} processed event(s) received before "
                f"{cutoff:%Y-%m-%d %H:%M} UTC.")

@@ -2,15 +2,16 @@
 
 import json
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from app.auth.models import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class StripeEvent(db.Model):
+class StripeEvent(Model):
     """One row per Stripe event id; the unique id is what makes delivery idempotent."""
 
     __tablename__ = "stripe_events"
@@ -32,9 +33,10 @@ class StripeEvent(db.Model):
     payload: so.Mapped[str] = so.mapped_column(sa.Text)
 
     @property
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         """The stored body, parsed."""
-        return json.loads(self.payload)
+        parsed: dict[str, Any] = json.loads(self.payload)  # one JSON object, checked on arrival
+        return parsed
 
     @property
     def status(self) -> str:

@@ -11,14 +11,19 @@ webhook endpoint reads.
 """
 
 import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from flask import Flask, Response, jsonify
-from flask.sessions import SessionInterface
+from flask import Flask, Request, Response, jsonify
+from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.exceptions import HTTPException
 
 from app.config import HSTS
 from app.errors.bodies import UNREADABLE_BODY, UNREADABLE_BODY_MESSAGE
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 PREFIX = "/webhooks/"
 log = logging.getLogger("app.webhooks")
@@ -26,7 +31,9 @@ log = logging.getLogger("app.webhooks")
 
 def mount_webhooks(site: Flask) -> None:
     """Serve `/webhooks/` from the webhook app, in front of the site."""
-    site.wsgi_app = WebhookDispatcher(site.wsgi_app, create_webhooks_app(site).wsgi_app)
+    # Flask's documented way to add WSGI middleware; mypy sees a method replaced.
+    site.wsgi_app = WebhookDispatcher(  # type: ignore[method-assign]
+        site.wsgi_app, create_webhooks_app(site).wsgi_app)
 
 
 def create_webhooks_app(site: Flask) -> Flask:
@@ -53,7 +60,7 @@ def register_security_headers(hooks: Flask) -> None:
         fixed["Strict-Transport-Security"] = HSTS
 
     @hooks.after_request
-    def security_headers(response):
+    def security_headers(response: Response) -> Response:
         for name, value in fixed.items():
             response.headers.setdefault(name, value)
         return response
@@ -62,11 +69,12 @@ def register_security_headers(hooks: Flask) -> None:
 class WebhookDispatcher:
     """WSGI middleware: `/webhooks/…` to the webhook app, everything else to the site."""
 
-    def __init__(self, site_wsgi, webhooks_wsgi):
+    def __init__(self, site_wsgi: "WSGIApplication", webhooks_wsgi: "WSGIApplication") -> None:
         self.site_wsgi = site_wsgi
         self.webhooks_wsgi = webhooks_wsgi
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: "WSGIEnvironment",
+                 start_response: "StartResponse") -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith(PREFIX):
             return self.webhooks_wsgi(environ, start_response)
         return self.site_wsgi(environ, start_response)
@@ -75,10 +83,10 @@ class WebhookDispatcher:
 class NoSession(SessionInterface):
     """Stripe sends no cookie: every request gets Flask's empty null session."""
 
-    def open_session(self, app, request):
+    def open_session(self, app: Flask, request: Request) -> None:
         return None  # Flask substitutes a NullSession
 
-    def save_session(self, app, session, response):
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         pass
 
 
@@ -86,7 +94,7 @@ def register_json_errors(hooks: Flask) -> None:
     """Stripe reads status codes, and operators read the body: a sentence in JSON."""
 
     @hooks.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
+    def http_error(error: HTTPException) -> tuple[Response, int]:
         return jsonify(error=error.description), error.code or 500
 
     def unreadable_body(error: Exception) -> tuple[Response, int]:
@@ -97,6 +105,6 @@ def register_json_errors(hooks: Flask) -> None:
         hooks.register_error_handler(error_class, unreadable_body)
 
     @hooks.errorhandler(Exception)
-    def unexpected(error: Exception):
+    def unexpected(error: Exception) -> tuple[Response, int]:
         log.exception("webhook request failed unexpectedly")
         return jsonify(error="Something went wrong on our side; Stripe will retry."), 500

@@ -168,7 +168,7 @@ def _upserts(dialect: str) -> _Upserts:
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = StripeEvent.__table__
+    table = typing.cast(sa.Table, StripeEvent.__table__)  # a declarative model's Table
     unprocessed = table.c.processed_at.is_(None)
     claim, fail = insert(table), insert(table)
     return _Upserts(

@@ -4,7 +4,7 @@ import logging
 import time
 
 import stripe
-from flask import current_app, jsonify, request
+from flask import Response, current_app, jsonify, request
 
 from app.webhooks import bp
 from app.webhooks.envelope import NotAnEvent, decode, read_body
@@ -13,7 +13,7 @@ from app.webhooks.processing import receive
 log = logging.getLogger("app.webhooks")
 
 
-def _refuse(status: int, message: str):
+def _refuse(status: int, message: str) -> tuple[Response, int]:
     log.info("webhook refused (%s): %s", status, message)
     return jsonify(error=message), status
 
@@ -27,7 +27,7 @@ def _signed_in_future(header: str, tolerance: int) -> bool:
 
 
 @bp.post("/webhooks/stripe")
-def stripe_webhook():
+def stripe_webhook() -> tuple[Response, int]:
     config = current_app.config
     if not config["BILLING_ENABLED"]:
         return _refuse(503, "Billing is disabled on this server (no STRIPE_SECRET_KEY).")
