@@ -1,4 +1,4 @@
-# Two commands: `make dev` runs the app, `make test` runs the suite.
+# Two commands: `make dev` runs the app, `make test` runs the lint and the suite.
 # Both set themselves up on a fresh machine with nothing but Python 3.11.
 
 PYTHON ?= python3.11
@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test install bench clean
+.PHONY: dev test lint install bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: $(PYTHON) not found." >&2; exit 1; }
@@ -23,7 +23,13 @@ install: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/python scripts/dev.py
 
-test: $(STAMP)
+# ruff on the whole repository and mypy on app/, as configured in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Lint first, so CI (`.ci/run`, which runs `make test`) checks it too.
+test: $(STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The webhook benchmark against the floor (gunicorn + wrk, SQLite and PostgreSQL; needs wrk).
