@@ -1,13 +1,14 @@
 """Where a worker's time goes per event: py-spy samples the app's gunicorn workers under wrk.
 
     python -m bench.profile [--db sqlite|postgres] [--kind unhandled|duplicate|handled]
-                            [--server app|floor] [--seconds 10] [--cpu] [--raw FILE]
+                            [--server app|floor] [--seconds 10] [--raw FILE]
 
 Needs py-spy (`.venv/bin/pip install py-spy`; not a project dependency) and the right to
 trace processes. The same set-up as bench.webhooks, one server, one kind of event; every
 sample is put in one bucket by its innermost frame that says what it is doing, and each
-bucket is printed as worker milliseconds per event. Samples are wall time (a sync or a
-round trip counts where it waits), or with --cpu only the samples on a CPU.
+bucket is printed as worker milliseconds per event. Samples are wall time: a sync or a
+round trip counts where it waits, and so does time spent runnable while other processes
+hold the CPUs, so on a busy machine read the shares more than the milliseconds.
 """
 
 import argparse
@@ -90,7 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=tuple(KINDS), default="unhandled")
     parser.add_argument("--server", choices=SERVERS, default="app")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--cpu", action="store_true", help="count on-CPU samples only")
     parser.add_argument("--raw", type=Path, help="also keep py-spy's collapsed stacks here")
     args = parser.parse_args(argv)
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -113,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             write_requests(workdir / "requests.bin", bodies, WEBHOOK_SECRET)
             raw = args.raw or workdir / "stacks.txt"
             spy = subprocess.Popen(
-                [py_spy, "record", "--pid", str(server.proc.pid), "--subprocesses",
-                 *([] if args.cpu else ["--idle"]), "--nonblocking", "--rate", str(RATE),
-                 "--format", "raw", "--duration", str(int(args.seconds)), "--output", str(raw)],
+                [py_spy, "record", "--pid", str(server.proc.pid), "--subprocesses", "--idle",
+                 "--nonblocking", "--rate", str(RATE), "--format", "raw",
+                 "--duration", str(int(args.seconds)), "--output", str(raw)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             wrk = run_wrk(server.port, workdir / "requests.bin", args.seconds, 2, 16)
             _, errors = spy.communicate(timeout=60)
