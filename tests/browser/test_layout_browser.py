@@ -1,0 +1,176 @@
+"""Every page at phone (390 px) and desktop (1280 px) widths in Chromium, as each kind of
+visitor that sees a different page, with billing on and off: nothing is wider than the
+window, the main column spans the page like the header, and no control is cut off.
+
+The pages come from the app's URL map, so a new GET page without parameters is visited
+without anyone adding it here; a page with parameters must be added to `plan`, or
+`test_every_page_is_in_the_plan` fails. LAYOUT_SHOTS=/tmp/shots saves a screenshot of
+each visit, to look at.
+"""
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from app import create_app
+from app.auth.models import Level, utcnow
+from app.extensions import db
+from app.upgrades.models import UpgradeStatus, UpgradeType, UserUpgrade
+from tests.browser.layout import layout_problems
+from tests.conftest import PASSWORD
+from tests.conftest import test_config as config_for
+
+SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+VISITORS = ("anonymous", "member", "platinum", "admin")
+# The longest username there can be, so the header and receipts are tried with it.
+LONG_NAME = "Bartholomew_Featherstonehaugh_II"
+SHOTS = os.environ.get("LAYOUT_SHOTS")
+
+
+@dataclass(frozen=True)
+class Seed:
+    """Ids of the upgrades the visitors look at."""
+
+    bought: int = 1    # the member's own purchase (refunded)
+    gift_out: int = 1  # the member's gift to LONG_NAME (complete)
+    gift_in: int = 1   # a gift to the member (its payment failed)
+
+
+def get_pages(app) -> list[str]:
+    """Every GET page without parameters, from the URL map."""
+    return sorted({rule.rule for rule in app.url_map.iter_rules()
+                   if "GET" in rule.methods and not rule.arguments})
+
+
+def plan(app, seed: Seed) -> dict[str, list[str]]:
+    """What each visitor opens: every page without parameters, and the ones that differ."""
+    pages = get_pages(app)
+    return {
+        "anonymous": pages + ["/no-such-page"],
+        "member": pages + [f"/user_upgrades/new?user={LONG_NAME}",
+                           f"/user_upgrades/{seed.bought}", f"/user_upgrades/{seed.gift_in}"],
+        "platinum": pages + [f"/user_upgrades/{seed.gift_out}"],
+        "admin": pages + [f"/user_upgrades/{seed.gift_out}", "/user_upgrades/new?user=alice"],
+    }
+
+
+def endpoint(app, url: str) -> str | None:
+    from werkzeug.exceptions import NotFound
+
+    try:
+        return app.url_map.bind("localhost").match(url.split("?")[0], method="GET")[0]
+    except NotFound:
+        return None
+
+
+def test_every_page_is_in_the_plan(database_url):
+    """A GET page with parameters (a receipt, a future /settings/<id>) needs a visit here."""
+    app = create_app(config_for(database_url))  # only its URL map is read
+    planned = {endpoint(app, url) for urls in plan(app, Seed()).values() for url in urls}
+    missing = sorted(rule.rule for rule in app.url_map.iter_rules()
+                     if "GET" in rule.methods and rule.endpoint != "static"
+                     and rule.endpoint not in planned)
+    assert not missing, f"pages no visitor opens in the layout test: {missing}"
+
+
+# --- the browser test ------------------------------------------------------------------
+
+@pytest.fixture(params=["billing-off", "billing-on"])
+def billing(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def app_config(request, billing):
+    return request.getfixturevalue("emulated_config") if billing == "billing-on" else {}
+
+
+def make_upgrade(app, purchaser, recipient, upgrade_type: str, status: UpgradeStatus,
+                 amount: int, **fields) -> int:
+    with app.app_context():
+        now = utcnow()
+        upgrade = UserUpgrade(
+            purchaser_id=purchaser.id, recipient_id=recipient.id,
+            type=UpgradeType(upgrade_type), status=status, amount=amount, currency="gbp",
+            level_before=Level.MEMBER, created_at=now - timedelta(days=3), **fields)
+        db.session.add(upgrade)
+        db.session.commit()
+        return upgrade.id
+
+
+def seed(app, make_user) -> Seed:
+    """A member with a few upgrades each way, a Platinum friend with a long name, an admin."""
+    alice = make_user("alice")
+    friend = make_user(LONG_NAME, level=Level.PLATINUM)
+    carol = make_user("carol")
+    make_user("admin", admin=True)
+    receipt = "https://pay.stripe.com/receipts/payment/" + "CAcaFwoVYWNjdF8xTEx1bWVu" * 3
+    now = utcnow()
+    bought = make_upgrade(app, alice, alice, "gold", UpgradeStatus.REFUNDED, 2000,
+                          amount_refunded=2000, completed_at=now - timedelta(days=3),
+                          refunded_at=now - timedelta(days=1), receipt_url=receipt)
+    make_upgrade(app, alice, alice, "platinum", UpgradeStatus.EXPIRED, 4000,
+                 closed_at=now - timedelta(days=2))
+    gift_out = make_upgrade(app, alice, friend, "platinum", UpgradeStatus.COMPLETE, 4000,
+                            completed_at=now - timedelta(days=2), receipt_url=receipt)
+    gift_in = make_upgrade(app, carol, alice, "gold", UpgradeStatus.FAILED, 2000,
+                           closed_at=now)
+    return Seed(bought=bought, gift_out=gift_out, gift_in=gift_in)
+
+
+LOGINS = {"anonymous": None, "member": "alice", "platinum": LONG_NAME, "admin": "admin"}
+
+
+def log_in(page, url: str, username: str) -> None:
+    page.goto(url + "/login")
+    page.get_by_label("Email or username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("You are logged in.")).to_be_visible()
+
+
+def save_shot(page, *parts: str) -> None:
+    """With LAYOUT_SHOTS set, a full-page screenshot named after the visit."""
+    if SHOTS:
+        name = "-".join(re.sub(r"[^A-Za-z0-9]+", "_", p).strip("_") or "home" for p in parts)
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(full_page=True, path=str(Path(SHOTS) / f"{name}.png"))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("visitor", VISITORS)
+def test_pages_fit_the_window(request, app, billing, visitor, live_server, page,
+                              make_user):
+    if billing == "billing-on":
+        request.getfixturevalue("synced_catalog")
+    urls = plan(app, seed(app, make_user))[visitor]
+    if LOGINS[visitor]:
+        log_in(page, live_server.url, LOGINS[visitor])
+
+    problems, visited = [], set()
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        for url in urls:
+            response = page.goto(live_server.url + url)
+            # Error pages are laid out too (a 503 while billing is off is by design); a 500
+            # would be a crash, with no page of ours to check.
+            assert response is not None and response.status != 500, f"{url} crashed"
+            visited.add(endpoint(app, url))
+            problems += [f"{url} at {viewport['width']} px: {p}" for p in layout_problems(page)]
+            save_shot(page, billing, visitor, url, size)
+        if LOGINS[visitor]:  # the account menu, open, stays inside the window too
+            page.locator(".account-menu summary").click()
+            expect(page.get_by_role("menuitem", name="Log out")).to_be_visible()
+            problems += [f"{url} with the account menu open at {viewport['width']} px: {p}"
+                         for p in layout_problems(page)]
+            save_shot(page, billing, visitor, url, size, "menu")
+
+    assert not problems, "\n".join(problems)
+    expected = {r.endpoint for r in app.url_map.iter_rules()
+                if "GET" in r.methods and not r.arguments}
+    assert expected <= visited, f"not visited: {sorted(expected - visited)}"
