@@ -2,7 +2,7 @@
 around the /v1 API, plus the hosted pages and the control endpoints."""
 from flask import Flask, Response, g, jsonify, request
 
-from . import api, control, hosted
+from . import api, control, hosted, portal_pages
 from .errors import AuthenticationFailed, IdempotencyError, InvalidRequest, StripeError
 from .store import new_id
 
@@ -16,6 +16,7 @@ def create_app(store, delivery):
     register_errorhandlers(app)
     api.register_all(app)
     app.register_blueprint(hosted.bp)
+    app.register_blueprint(portal_pages.bp)
     app.register_blueprint(control.bp)
     return app
 
@@ -92,7 +93,7 @@ def register_errorhandlers(app):
     def stripe_error(exc):
         if isinstance(exc, InvalidRequest) and (exc.code or "").startswith("parameter_"):
             g.validation_failed = True
-        if isinstance(exc, (AuthenticationFailed, IdempotencyError)):
+        if isinstance(exc, (AuthenticationFailed, IdempotencyError)) or exc.validation:
             g.validation_failed = True
         body = exc.body()
         return jsonify(body), exc.status

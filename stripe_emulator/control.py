@@ -4,14 +4,16 @@ from flask import Blueprint, current_app, jsonify, request
 from .api import fetch
 from .errors import InvalidRequest, StripeError
 from .ops import checkout as checkout_ops
+from .ops import clock as clock_ops
 from .ops import payments as payment_ops
-from .ops import subscriptions as sub_ops
 from .store import public
 
 bp = Blueprint("control", __name__, url_prefix="/_emulator")
 
 CONFIG_TYPES = {"duplicate": bool, "shuffle_window": int, "delay_ms": int,
-                "delivery_enabled": bool, "retry_schedule": list}
+                "delivery_enabled": bool, "retry_schedule": list,
+                "payment_retry_days": list, "after_payment_retries": str}
+AFTER_PAYMENT_RETRIES = ("canceled", "unpaid", "past_due")
 
 
 def _store():
@@ -114,21 +116,23 @@ def config():
                                          code="parameter_unknown")
                 if kind is list:
                     value = [float(v) for v in value]
+                if key == "after_payment_retries" and value not in AFTER_PAYMENT_RETRIES:
+                    raise InvalidRequest(f"after_payment_retries must be one of "
+                                         f"{', '.join(AFTER_PAYMENT_RETRIES)}", param=key)
                 st.config[key] = kind(value)
         return jsonify(dict(st.config))
 
 
 @bp.post("/clock/advance")
 def advance_clock():
-    """Move the emulator's clock; expire sessions and renew subscriptions now due."""
+    """Move the emulator's clock; whatever falls due on the way (session expiry, trial
+    reminders, renewals, payment retries, scheduled cancellations) happens in order."""
     seconds = int(_body().get("seconds", 0))
     if seconds < 0:
         raise InvalidRequest("The clock only moves forward.", param="seconds")
     st = _store()
     with st.lock:
-        st.clock_offset += seconds
-        checkout_ops.expire_due(st)
-        sub_ops.advance(st)
+        clock_ops.advance(st, seconds)
         return jsonify({"now": st.now(), "offset": st.clock_offset})
 
 

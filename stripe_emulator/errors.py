@@ -6,6 +6,7 @@ class StripeError(Exception):
 
     status = 400
     type = "invalid_request_error"
+    validation = False  # refused before the endpoint ran: not kept for idempotent replay
 
     def __init__(self, message, code=None, param=None, status=None, **extra):
         super().__init__(message)
@@ -66,3 +67,11 @@ def missing_param(name):
 
 def invalid_param(name, message):
     return InvalidRequest(message, code="parameter_invalid", param=name)
+
+
+def over_limit(name, message):
+    """A parameter over one of Stripe's limits. Stripe's answers for these carry a
+    message and the param but no code."""
+    exc = InvalidRequest(message, param=name)
+    exc.validation = True
+    return exc

@@ -1,12 +1,10 @@
-"""Hosted pages: Checkout at the session's `url`, and a minimal billing portal."""
+"""Hosted pages: Checkout at the session's `url`, receipts and invoices (the billing
+portal is in portal_pages.py)."""
 from flask import Blueprint, current_app, redirect, render_template, request
 
 from . import cards
 from .errors import CardError, InvalidRequest
-from .events import emit_updated
 from .ops import checkout as checkout_ops
-from .ops import subscriptions as sub_ops
-from .store import snapshot
 
 bp = Blueprint("hosted", __name__)
 
@@ -35,12 +33,14 @@ def _success_url(session):
 
 def _render(session, error=None, status=200, chosen=None, email=None):
     choices = [cards.CARDS[n] for n in cards.HOSTED_CHOICES]
+    customer = _store().get(session["customer"]) if session.get("customer") else None
+    # As Stripe does: a known customer's email is filled in and cannot be changed here.
+    email = (customer or {}).get("email") or email
     return render_template("checkout.html", session=session, error=error, email=email,
                            items=session.get("_line_items", []), choices=choices,
                            chosen=chosen or choices[0].number,
                            trial=session["_subscription_data"].get("trial_period_days"),
                            now=_store().now()), status
-
 
 
 class PageMissing(Exception):
@@ -51,23 +51,24 @@ class PageMissing(Exception):
         self.title, self.text = title, text
 
 
-@bp.errorhandler(PageMissing)
+@bp.app_errorhandler(PageMissing)
 def page_missing(exc: PageMissing):
     return render_template("message.html", title=exc.title, text=exc.text), 404
 
 
-def _page_object(st, ident, kind, what):
+def page_object(st, ident, kind, what):
     """The object a hosted page shows, or PageMissing."""
     obj = st.get(ident, kind)
     if obj is None:
         raise PageMissing(f"{what} not found", f"This {what.lower()} does not exist.")
     return obj
 
+
 @bp.get("/checkout/<ident>")
 def checkout_page(ident):
     st = _store()
     with st.lock:
-        session = _page_object(st, ident, "checkout.session", "Checkout Session")
+        session = page_object(st, ident, "checkout.session", "Checkout Session")
         if session["status"] == "open" and session["expires_at"] <= st.now():
             checkout_ops.expire(st, session)
         return _render(session)
@@ -78,7 +79,7 @@ def checkout_submit(ident):
     st = _store()
     choice = request.form.get("payment", "")
     with st.lock:
-        session = _page_object(st, ident, "checkout.session", "Checkout Session")
+        session = page_object(st, ident, "checkout.session", "Checkout Session")
         try:
             if choice == "delayed":
                 checkout_ops.complete(st, session, method="delayed",
@@ -97,45 +98,12 @@ def checkout_submit(ident):
         return redirect(_success_url(session), code=303)
 
 
-@bp.get("/billing_portal/<ident>")
-def portal_page(ident):
-    st = _store()
-    with st.lock:
-        portal = _page_object(st, ident, "billing_portal.session", "Billing portal session")
-        customer = st.get(portal["customer"], "customer")
-        subs = [s for s in st.all("subscription") if s["customer"] == customer["id"]]
-        pms = [p for p in st.all("payment_method") if p["customer"] == customer["id"]]
-        return render_template("portal.html", portal=portal, customer=customer,
-                               subscriptions=subs, payment_methods=pms)
-
-
-@bp.post("/billing_portal/<ident>/subscriptions/<sub_id>")
-def portal_update(ident, sub_id):
-    st = _store()
-    action = request.form.get("action")
-    with st.lock:
-        portal = st.get(ident, "billing_portal.session")
-        sub = st.get(sub_id, "subscription")
-        if portal is None or sub is None or sub["customer"] != portal["customer"]:
-            raise PageMissing("Not found")
-        if action in ("cancel", "resume") and sub["status"] != "canceled":
-            before = snapshot(sub)
-            flag = action == "cancel"
-            period_end = sub["items"]["data"][0]["current_period_end"]
-            sub.update(cancel_at_period_end=flag, cancel_at=period_end if flag else None,
-                       canceled_at=st.now() if flag else None)
-            emit_updated(st, "customer.subscription.updated", sub, before)
-        elif action == "cancel_now" and sub["status"] != "canceled":
-            sub_ops.cancel(st, sub)
-    return redirect(f"/billing_portal/{ident}", code=303)
-
-
 @bp.get("/receipts/<ident>")
 def receipt_page(ident):
     """The page a charge's `receipt_url` points at."""
     st = _store()
     with st.lock:
-        charge = _page_object(st, ident, "charge", "Receipt")
+        charge = page_object(st, ident, "charge", "Receipt")
         return render_template("receipt.html", charge=charge)
 
 
@@ -144,5 +112,5 @@ def invoice_page(ident):
     """The page an invoice's `hosted_invoice_url` points at."""
     st = _store()
     with st.lock:
-        invoice = _page_object(st, ident, "invoice", "Invoice")
+        invoice = page_object(st, ident, "invoice", "Invoice")
         return render_template("invoice.html", invoice=invoice)

@@ -5,13 +5,41 @@ The SDK sends `a[b][0][c]=v` and `expand[0]=x` (the list URLs it is given back c
 refused with `parameter_unknown`, as real Stripe does, so the app cannot come to rely on a
 parameter Stripe would reject.
 
-Schema language: a leaf is "str", "int", "bool", "map" (free-form string map such as
-metadata) or "any"; a dict maps allowed keys to schemas; a one-element list means
-"list of that schema"; a tuple of strings is an enum of allowed values.
+Schema language: a leaf is "str", "int", "bool", "map" (metadata: a flat string map
+within Stripe's metadata limits) or "any"; a dict maps allowed keys to schemas; a
+one-element list means "list of that schema"; a tuple of strings is an enum of allowed
+values; `Timestamp(*words)` is an integer or one of those words (`trial_end=now`).
 """
 import re
 
-from .errors import invalid_param, unknown_param
+from .errors import InvalidRequest, invalid_param, over_limit, unknown_param
+
+# Stripe's metadata limits (https://docs.stripe.com/api/metadata).
+METADATA_MAX_KEYS = 50
+METADATA_MAX_KEY_LENGTH = 40
+METADATA_MAX_VALUE_LENGTH = 500
+
+
+class Removed:
+    """A parameter the current API version no longer takes, refused with its own code."""
+
+    def __init__(self, code, message):
+        self.code, self.message = code, message
+
+
+PAYMENT_METHOD_TYPES_REMOVED = Removed(
+    "payment_method_types_no_longer_supported",
+    "`payment_method_types` is no longer supported in this API version. Use "
+    "`allowed_payment_method_types` or `excluded_payment_method_types`, or manage "
+    "payment methods from the Dashboard (dynamic payment methods).")
+
+
+class Timestamp:
+    """A Unix timestamp that may also be one of a few words (or "" to unset, when
+    `clearable`)."""
+
+    def __init__(self, *words, clearable=False):
+        self.words, self.clearable = words, clearable
 
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
 
@@ -65,6 +93,19 @@ def _coerce(value, schema, name):
             raise invalid_param(name, f"Invalid array: {name} must be an array")
         items = [value[k] for k in sorted(value, key=int)]
         return [_coerce(v, schema[0], f"{name}[{i}]") for i, v in enumerate(items)]
+    if isinstance(schema, Removed):
+        exc = InvalidRequest(schema.message, code=schema.code, param=name)
+        exc.validation = True
+        raise exc
+    if isinstance(schema, Timestamp):
+        if value == "" and schema.clearable:
+            return ""
+        if value in schema.words:
+            return value
+        if _int(value, name) is None:
+            raise invalid_param(name, f"Invalid {name}: must be an integer Unix "
+                                      "timestamp")
+        return _int(value, name)
     if isinstance(schema, tuple):
         if value not in schema:
             allowed = ", ".join(f"`{v}`" for v in schema)
@@ -99,22 +140,39 @@ def _map(value, name):
         return {}
     if not isinstance(value, dict) or any(isinstance(v, dict) for v in value.values()):
         raise invalid_param(name, f"Invalid hash: {name} must be a flat map of strings")
+    check_metadata(value, name)
     return dict(value)
+
+
+def check_metadata(metadata, name="metadata"):
+    """Refuse metadata over Stripe's limits, in Stripe's words."""
+    if len(metadata) > METADATA_MAX_KEYS:
+        raise over_limit(name, f"Metadata can have up to {METADATA_MAX_KEYS} keys, but "
+                               f"you've set {len(metadata)}.")
+    for key, value in metadata.items():
+        if len(key) > METADATA_MAX_KEY_LENGTH:
+            raise over_limit(name, f"Invalid key: {key} must be a string under "
+                                   f"{METADATA_MAX_KEY_LENGTH} characters")
+        if len(value) > METADATA_MAX_VALUE_LENGTH:
+            raise over_limit(name, f"Invalid val: {value} must be a string under "
+                                   f"{METADATA_MAX_VALUE_LENGTH} characters")
 
 
 _LEAVES = {"str": _str, "int": _int, "bool": _bool, "map": _map, "any": lambda v, n: v}
 
 EXPANDABLE = {"expand": ["str"]}
 RANGE = {"gt": "int", "gte": "int", "lt": "int", "lte": "int"}
-LIST = {**EXPANDABLE, "limit": "int", "starting_after": "str", "ending_before": "str",
-        "created": RANGE}
+PAGE = {**EXPANDABLE, "limit": "int", "starting_after": "str", "ending_before": "str"}
+LIST = {**PAGE, "created": RANGE}  # most lists also filter by creation time
 ADDRESS = {"city": "str", "country": "str", "line1": "str", "line2": "str",
            "postal_code": "str", "state": "str"}
 
 
-def merge_metadata(current, update):
+def merge_metadata(current, update, name="metadata"):
     """Stripe's metadata update: keys are set one by one, "" deletes a key, and
-    `metadata=""` (decoded as {}) clears them all."""
+    `metadata=""` (decoded as {}) clears them all. The result keeps within the limits."""
     if not update:
         return {}
-    return {k: v for k, v in {**current, **update}.items() if v != ""}
+    merged = {k: v for k, v in {**current, **update}.items() if v != ""}
+    check_metadata(merged, name)
+    return merged

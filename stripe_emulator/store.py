@@ -18,6 +18,11 @@ DEFAULT_CONFIG = {
     "delay_ms": 0,
     "delivery_enabled": True,
     "retry_schedule": [1, 2, 4, 8],
+    # Failed subscription payments: days between automatic attempts (one retry per
+    # entry), then what becomes of the subscription (Stripe's "subscription status"
+    # setting for when all retries fail).
+    "payment_retry_days": [3, 3, 3],
+    "after_payment_retries": "canceled",
 }
 
 # Id prefix -> object type, so `expand` can resolve any id it meets.
@@ -27,7 +32,7 @@ PREFIXES = {
     "cs_test": "checkout.session", "evt": "event", "we": "webhook_endpoint",
     "sub": "subscription", "si": "subscription_item", "in": "invoice", "il": "line_item",
     "dp": "dispute", "li": "item", "bps": "billing_portal.session", "inpay": "invoice_payment",
-    "txi": "tax_id",
+    "txi": "tax_id", "bpc": "billing_portal.configuration", "ii": "invoiceitem",
 }
 
 
@@ -52,6 +57,7 @@ class Store:
             self.events = []           # event dicts in creation order
             self.idempotency = {}      # (api_key, key) -> (fingerprint, status, body)
             self.clock_offset = 0
+            self.frozen_at = None      # the clock's reading while it replays due moments
             self.config = copy.deepcopy(DEFAULT_CONFIG)
             self.deliveries = []       # delivery attempt records
             self.pending = {}          # event id -> set of endpoint ids not yet delivered
@@ -59,7 +65,10 @@ class Store:
             self._seq = itertools.count(1)
 
     def now(self):
-        """The emulator's clock: wall time plus whatever the tests advanced it by."""
+        """The emulator's clock: wall time plus whatever the tests advanced it by (or,
+        while an advance replays what fell due, the moment being replayed)."""
+        if self.frozen_at is not None:
+            return self.frozen_at
         return int(time.time()) + self.clock_offset
 
     def seq(self):

@@ -5,34 +5,41 @@ import functools
 from flask import Blueprint, current_app, request
 
 from ..errors import InvalidRequest, missing, missing_param
-from ..params import decode, validate
+from ..params import EXPANDABLE, decode, validate
 from ..store import PREFIXES, public
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
-# (object type, field) -> function(store, obj) for fields served only on `expand`.
+# (object type, dotted field) -> function(store, obj) for fields served only on expand.
 INCLUDABLE = {}
+# (method, rule) -> the schema an endpoint accepts; tests compare these with Stripe's.
+SCHEMAS = {}
 
 
 def store():
     return current_app.config["STORE"]
 
 
-def route(rule, methods=("GET",), schema=None):
+def route(rule, methods=("GET",), schema=None, expandable=None):
     """Register an API endpoint: decode and validate params, hold the store lock, and
-    serve the returned object with the requested expansions."""
+    serve the returned object with the requested expansions. Deletions take no
+    `expand` unless `expandable` (as at Stripe)."""
     def decorator(fn):
         @functools.wraps(fn)
         def view(**kwargs):
             source = request.form if request.method == "POST" else request.args
             tree = decode(source.items(multi=True))
-            params = validate(tree, {"expand": ["str"], **(schema or {})})
+            params = validate(tree, SCHEMAS[(request.method, rule)])
             expand = params.pop("expand", [])
             st = store()
             with st.lock:
                 result = fn(st, params, **kwargs)
                 return render(st, result, expand)
         bp.add_url_rule(rule, fn.__name__, view, methods=list(methods))
+        for method in methods:
+            takes_expand = expandable if expandable is not None else method != "DELETE"
+            SCHEMAS[(method, rule)] = {**(EXPANDABLE if takes_expand else {}),
+                                       **(schema or {})}
         return fn
     return decorator
 
@@ -49,22 +56,28 @@ def render(st, obj, expand):
     """A public copy of `obj` with `expand` paths replaced by their objects."""
     out = public(obj)
     for path in expand:
-        _expand(st, out, path.split("."), path)
+        _expand(st, out, path.split("."), path, None, ())
     return out
 
 
-def _expand(st, node, parts, full):
+def _expand(st, node, parts, full, owner, trail):
+    """Expand `parts` below `node`; `owner` is the nearest enclosing Stripe object and
+    `trail` the keys walked since it, so includable fields nested in a hash
+    (`features.subscription_update.products`) are found too."""
     if isinstance(node, list):
         for item in node:
-            _expand(st, item, parts, full)
+            _expand(st, item, parts, full, owner, trail)
         return
     if not isinstance(node, dict):
         return
+    if isinstance(node.get("object"), str) and node.get("id"):
+        owner, trail = node, ()
     field, rest = parts[0], parts[1:]
-    include = INCLUDABLE.get((node.get("object"), field))
-    if include is not None and field not in node:
-        node[field] = public(include(st, st.objects.get(node.get("id"), node)))
-    elif field not in node:
+    if field not in node and owner is not None:
+        include = INCLUDABLE.get((owner["object"], ".".join((*trail, field))))
+        if include is not None:
+            node[field] = public(include(st, st.objects.get(owner["id"], owner)))
+    if field not in node:
         raise InvalidRequest(
             f"This property cannot be expanded ({full}).", param="expand")
     value = node[field]
@@ -73,7 +86,7 @@ def _expand(st, node, parts, full):
         if target is not None:
             node[field] = value = public(target)
     if rest:
-        _expand(st, value, rest, full)
+        _expand(st, value, rest, full, owner, (*trail, field))
 
 
 def _expandable_id(value):
@@ -127,7 +140,9 @@ def register_all(app):
         customers,
         events_webhooks,
         intents,
+        invoices,
         payment_methods,
+        portal,
         products_prices,
         subscriptions,
     )

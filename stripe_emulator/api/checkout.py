@@ -2,7 +2,8 @@
 from ..errors import InvalidRequest
 from ..events import emit
 from ..ops import checkout as checkout_ops
-from ..params import LIST
+from ..ops.payments import method_types
+from ..params import LIST, PAGE, PAYMENT_METHOD_TYPES_REMOVED
 from ..shapes import list_object
 from ..shapes.checkout import item
 from ..shapes.checkout import session as session_shape
@@ -16,7 +17,12 @@ CREATE = {
     "customer": "str", "customer_email": "str",
     "customer_creation": ("always", "if_required"), "client_reference_id": "str",
     "metadata": "map", "allow_promotion_codes": "bool", "expires_at": "int",
-    "locale": "str", "currency": "str", "payment_method_types": ["str"],
+    "locale": "str", "currency": "str",
+    # Removed in 2026-09-30.endive; allowed/excluded_payment_method_types replace it.
+    "payment_method_types": PAYMENT_METHOD_TYPES_REMOVED,
+    "allowed_payment_method_types": ["str"], "excluded_payment_method_types": ["str"],
+    # The current version's values (2026-03-25.dahlia renamed hosted/embedded/custom).
+    "ui_mode": ("elements", "embedded_page", "form", "hosted_page"),
     "billing_address_collection": ("auto", "required"),
     "payment_intent_data": {"metadata": "map", "description": "str",
                             "setup_future_usage": ("off_session", "on_session"),
@@ -86,6 +92,15 @@ def create_session(st, params):
     if params.get("payment_intent_data") and params["mode"] != "payment":
         raise InvalidRequest("`payment_intent_data` is only allowed in `payment` mode.",
                              param="payment_intent_data")
+    if params.get("ui_mode", "hosted_page") != "hosted_page":
+        raise InvalidRequest("The Stripe emulator serves only hosted Checkout pages "
+                             "(ui_mode=hosted_page).", param="ui_mode")
+    types = method_types(params.get("allowed_payment_method_types"),
+                         params.get("excluded_payment_method_types"))
+    if not types:
+        raise InvalidRequest("None of the payment method types this Checkout Session "
+                             "allows can be offered.",
+                             param="allowed_payment_method_types")
     now = st.now()
     expires_at = params.get("expires_at") or now + 24 * 3600
     if not now + 1800 <= expires_at <= now + 24 * 3600:
@@ -109,7 +124,7 @@ def create_session(st, params):
         billing_address_collection=params.get("billing_address_collection"),
         payment_method_collection=params.get("payment_method_collection") or (
             "always" if params["mode"] == "subscription" else None),
-        submit_type=params.get("submit_type"))
+        submit_type=params.get("submit_type"), payment_method_types=types)
     for key in ("automatic_tax", "phone_number_collection"):
         if params.get(key):
             session[key]["enabled"] = params[key].get("enabled", False)
@@ -138,7 +153,7 @@ def retrieve_session(st, params, ident):
     return fetch(st, ident, "checkout.session", "checkout.session")
 
 
-@route("/checkout/sessions/<ident>/line_items", schema=LIST)
+@route("/checkout/sessions/<ident>/line_items", schema=PAGE)
 def session_line_items(st, params, ident):
     session = fetch(st, ident, "checkout.session", "checkout.session")
     return paginate(session["_line_items"], {**params, "created": None},

@@ -1,7 +1,7 @@
 """Customers."""
 from ..errors import InvalidRequest, missing
 from ..events import emit, emit_updated
-from ..params import ADDRESS, LIST, merge_metadata
+from ..params import ADDRESS, LIST, PAGE, merge_metadata
 from ..shapes import address
 from ..shapes.catalog import deleted
 from ..shapes.customers import customer as customer_shape
@@ -19,6 +19,8 @@ FIELDS = {"email": "str", "name": "str", "description": "str", "phone": "str",
 
 def _apply(st, cus, params):
     params = dict(params)
+    if "metadata" in params:  # first: over the limits, nothing else changes either
+        params["metadata"] = merge_metadata(cus["metadata"], params["metadata"])
     settings = params.pop("invoice_settings", None)
     if settings:
         pm_id = settings.get("default_payment_method")
@@ -36,8 +38,6 @@ def _apply(st, cus, params):
     if "address" in params:
         value = params.pop("address")
         cus["address"] = address(value) if value else None
-    if "metadata" in params:
-        cus["metadata"] = merge_metadata(cus["metadata"], params.pop("metadata"))
     cus.update({k: (v if v != "" else None) for k, v in params.items()})
 
 
@@ -126,7 +126,7 @@ def delete_tax_id(st, params, ident, txi_id):
     return deleted(txi)
 
 
-@route("/customers/<ident>/tax_ids", schema=LIST)
+@route("/customers/<ident>/tax_ids", schema=PAGE)
 def list_tax_ids(st, params, ident):
     fetch(st, ident, "customer")
     items = [t for t in st.all("tax_id") if t["customer"] == ident]

@@ -1,6 +1,6 @@
 """Events (list newest first, retrieve) and webhook endpoints."""
 from ..errors import InvalidRequest, invalid_param
-from ..params import LIST
+from ..params import LIST, PAGE
 from ..shapes.catalog import deleted
 from ..shapes.events import API_VERSION, webhook_endpoint
 from ..store import public
@@ -33,7 +33,7 @@ def _type_matches(event_type, pattern):
 
 
 ENDPOINT_FIELDS = {"url": "str", "enabled_events": ["str"], "description": "str",
-                   "metadata": "map", "disabled": "bool"}
+                   "metadata": "map"}
 
 
 @route("/webhook_endpoints", ["POST"], {**ENDPOINT_FIELDS, "api_version": "str",
@@ -66,7 +66,7 @@ def retrieve_webhook_endpoint(st, params, ident):
     return fetch(st, ident, "webhook_endpoint")
 
 
-@route("/webhook_endpoints/<ident>", ["POST"], ENDPOINT_FIELDS)
+@route("/webhook_endpoints/<ident>", ["POST"], {**ENDPOINT_FIELDS, "disabled": "bool"})
 def update_webhook_endpoint(st, params, ident):
     ep = fetch(st, ident, "webhook_endpoint")
     if "disabled" in params:
@@ -82,6 +82,6 @@ def delete_webhook_endpoint(st, params, ident):
     return deleted(ep)
 
 
-@route("/webhook_endpoints", schema=LIST)
+@route("/webhook_endpoints", schema=PAGE)
 def list_webhook_endpoints(st, params):
     return paginate(st.all("webhook_endpoint"), params, "/v1/webhook_endpoints")

@@ -1,8 +1,8 @@
 """Payment intents, charges, refunds and setup intents."""
 from ..errors import InvalidRequest
 from ..events import emit, emit_updated
-from ..ops.payments import attach, charge_intent, refund, resolve_pm
-from ..params import LIST
+from ..ops.payments import attach, charge_intent, method_types, refund, resolve_pm
+from ..params import LIST, PAYMENT_METHOD_TYPES_REMOVED
 from ..shapes.customers import setup_intent
 from ..shapes.payments import payment_intent
 from ..store import snapshot
@@ -12,8 +12,14 @@ PI_FIELDS = {"amount": "int", "currency": "str", "customer": "str",
              "payment_method": "str", "description": "str", "metadata": "map",
              "receipt_email": "str", "statement_descriptor_suffix": "str",
              "setup_future_usage": ("off_session", "on_session"),
-             "payment_method_types": ["str"]}
-CONFIRM = {"payment_method": "str", "off_session": "bool", "return_url": "str"}
+             # Removed in 2026-09-30.endive: a 400 with its own code, as at Stripe.
+             "payment_method_types": PAYMENT_METHOD_TYPES_REMOVED,
+             "allowed_payment_method_types": ["str"],
+             "excluded_payment_method_types": ["str"]}
+CONFIRM = {"payment_method": "str", "off_session": "bool", "return_url": "str",
+           "payment_method_types": PAYMENT_METHOD_TYPES_REMOVED,
+           "allowed_payment_method_types": ["str"],
+           "excluded_payment_method_types": ["str"]}
 
 
 @route("/payment_intents", ["POST"], {
@@ -21,13 +27,14 @@ CONFIRM = {"payment_method": "str", "off_session": "bool", "return_url": "str"}
     "automatic_payment_methods": {"enabled": "bool", "allow_redirects": "str"}})
 def create_payment_intent(st, params):
     require(params, "amount", "currency")
+    types = _types(params)
     if params.get("customer"):
         fetch(st, params["customer"], "customer")
     pi = st.add(payment_intent(
         st.now(), params["amount"], params["currency"].lower(),
         customer=params.get("customer"), description=params.get("description"),
         metadata=params.get("metadata") or {}, receipt_email=params.get("receipt_email"),
-        setup_future_usage=params.get("setup_future_usage")))
+        setup_future_usage=params.get("setup_future_usage"), **types))
     if params.get("payment_method"):
         pi["payment_method"] = resolve_pm(st, params["payment_method"])["id"]
         pi["status"] = "requires_confirmation"
@@ -37,10 +44,25 @@ def create_payment_intent(st, params):
     return pi
 
 
+def _types(params):
+    """The fields allowed/excluded_payment_method_types set (checked before anything is
+    created): the read-only `payment_method_types` shows what is left of the card the
+    emulator offers."""
+    allowed = params.pop("allowed_payment_method_types", None)
+    excluded = params.pop("excluded_payment_method_types", None)
+    if allowed is None and excluded is None:
+        return {}
+    fields = {"payment_method_types": method_types(allowed, excluded)}
+    if excluded is not None:
+        fields["excluded_payment_method_types"] = excluded or None
+    return fields
+
+
 def _confirm(st, pi, params):
     if pi["status"] not in ("requires_payment_method", "requires_confirmation"):
         raise InvalidRequest(f"This PaymentIntent's status is {pi['status']}; it cannot "
                              "be confirmed.", code="payment_intent_unexpected_state")
+    pi.update(_types(params))
     pm_id = params.get("payment_method") or pi["payment_method"]
     if not pm_id:
         raise InvalidRequest("You cannot confirm this PaymentIntent because it's missing "
@@ -61,6 +83,7 @@ def retrieve_payment_intent(st, params, ident):
 def update_payment_intent(st, params, ident):
     pi = fetch(st, ident, "payment_intent", "payment_intent")
     before = snapshot(pi)
+    pi.update(_types(params))
     pi.update(params)
     emit_updated(st, "payment_intent.updated", pi, before)
     return pi
@@ -147,14 +170,17 @@ def list_refunds(st, params):
                                     "confirm": "bool", "usage": ("off_session",
                                                                  "on_session"),
                                     "metadata": "map", "description": "str",
-                                    "payment_method_types": ["str"]})
+                                    "payment_method_types": PAYMENT_METHOD_TYPES_REMOVED,
+                                    "allowed_payment_method_types": ["str"],
+                                    "excluded_payment_method_types": ["str"]})
 def create_setup_intent(st, params):
+    types = _types(params)
     if params.get("customer"):
         fetch(st, params["customer"], "customer")
     si = st.add(setup_intent(st.now(), customer=params.get("customer"),
                              metadata=params.get("metadata") or {},
                              description=params.get("description"),
-                             usage=params.get("usage") or "off_session"))
+                             usage=params.get("usage") or "off_session", **types))
     emit(st, "setup_intent.created", si)
     if params.get("payment_method"):
         si["payment_method"] = resolve_pm(st, params["payment_method"])["id"]

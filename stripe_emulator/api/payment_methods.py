@@ -1,7 +1,7 @@
 """Payment methods: retrieve, attach, detach, list by customer."""
 from ..errors import InvalidRequest
 from ..ops.payments import attach, detach, new_card_pm, resolve_pm
-from ..params import LIST
+from ..params import PAGE
 from . import fetch, paginate, require, route
 
 
@@ -49,7 +49,7 @@ def _for_customer(st, customer_id, params):
     return items
 
 
-@route("/payment_methods", schema={**LIST, "customer": "str", "type": "str"})
+@route("/payment_methods", schema={**PAGE, "customer": "str", "type": "str"})
 def list_payment_methods(st, params):
     require(params, "customer")
     fetch(st, params["customer"], "customer")
@@ -57,7 +57,7 @@ def list_payment_methods(st, params):
                     "/v1/payment_methods")
 
 
-@route("/customers/<ident>/payment_methods", schema={**LIST, "type": "str"})
+@route("/customers/<ident>/payment_methods", schema={**PAGE, "type": "str"})
 def list_customer_payment_methods(st, params, ident):
     fetch(st, ident, "customer")
     return paginate(_for_customer(st, ident, params), params,

@@ -1,5 +1,5 @@
 """Products and prices, with lookup keys (`lookup_keys[]`, `transfer_lookup_key`)."""
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, over_limit
 from ..events import emit, emit_updated
 from ..params import LIST, merge_metadata
 from ..shapes.catalog import deleted
@@ -12,8 +12,10 @@ from .search import search
 
 RECURRING = {"interval": ("day", "week", "month", "year"), "interval_count": "int",
              "trial_period_days": "int", "usage_type": ("licensed",)}
+# A product's default_price_data takes fewer recurring settings than a price does.
 PRICE_DATA = {"currency": "str", "unit_amount": "int", "unit_amount_decimal": "str",
-              "recurring": RECURRING, "tax_behavior": "str", "metadata": "map"}
+              "recurring": {"interval": RECURRING["interval"], "interval_count": "int"},
+              "tax_behavior": "str", "metadata": "map"}
 PRODUCT_FIELDS = {"name": "str", "description": "str", "active": "bool",
                   "metadata": "map", "images": ["str"], "url": "str",
                   "statement_descriptor": "str", "tax_code": "str", "unit_label": "str",
@@ -89,6 +91,8 @@ def search_products(st, params):
     return search(st.all("product"), params["query"], params, "/v1/products/search")
 
 
+MAX_LOOKUP_KEYS = 10  # per list request, as at Stripe
+
 PRICE_FIELDS = {"active": "bool", "metadata": "map", "nickname": "str",
                 "lookup_key": "str", "transfer_lookup_key": "bool",
                 "tax_behavior": ("inclusive", "exclusive", "unspecified")}
@@ -160,11 +164,11 @@ def retrieve_price(st, params, ident):
 def update_price(st, params, ident):
     price = fetch(st, ident, "price")
     before = snapshot(price)
+    if "metadata" in params:
+        params["metadata"] = merge_metadata(price["metadata"], params["metadata"])
     transfer = params.pop("transfer_lookup_key", False)
     if "lookup_key" in params:
         _claim_lookup_key(st, price, params.pop("lookup_key"), transfer)
-    if "metadata" in params:
-        params["metadata"] = merge_metadata(price["metadata"], params["metadata"])
     price.update({k: (None if v == "" else v) for k, v in params.items()})
     emit_updated(st, "price.updated", price, before)
     return price
@@ -174,6 +178,9 @@ def update_price(st, params, ident):
                           "type": ("one_time", "recurring"), "lookup_keys": ["str"],
                           "recurring": {"interval": "str", "usage_type": "str"}})
 def list_prices(st, params):
+    if len(params.get("lookup_keys") or []) > MAX_LOOKUP_KEYS:
+        raise over_limit("lookup_keys", f"Array lookup_keys exceeded maximum "
+                                        f"{MAX_LOOKUP_KEYS} allowed elements.")
     items = st.all("price")
     for field in ("active", "currency", "product", "type"):
         if field in params:

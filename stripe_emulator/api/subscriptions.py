@@ -1,13 +1,23 @@
-"""Subscriptions, invoices and billing portal sessions."""
+"""Subscriptions and their items."""
+from .. import cards
 from ..errors import InvalidRequest
 from ..events import emit_updated
+from ..ops import changes
 from ..ops import subscriptions as ops
 from ..ops.payments import decline
-from ..params import LIST, merge_metadata
-from ..shapes import list_object
-from ..shapes.billing import portal_session
+from ..ops.preview import preview
+from ..params import LIST, PAGE, Timestamp, merge_metadata
 from ..store import snapshot
-from . import INCLUDABLE, fetch, paginate, require, route
+from . import fetch, paginate, require, route
+
+ITEM_CHANGE = {"id": "str", "price": "str", "quantity": "int"}
+FEEDBACK = ("customer_service", "low_quality", "missing_features", "other",
+            "switched_service", "too_complex", "too_expensive", "unused")
+# The changes `changes.plan` understands, shared with invoices.create_preview.
+CHANGE = {"items": [ITEM_CHANGE], "proration_behavior": changes.BEHAVIORS,
+          "proration_date": "int", "trial_end": Timestamp("now"),
+          "cancel_at_period_end": "bool",
+          "cancel_at": Timestamp("min_period_end", "max_period_end", clearable=True)}
 
 
 @route("/subscriptions/<ident>")
@@ -28,7 +38,7 @@ def list_subscriptions(st, params):
                  if any(i["price"]["id"] == params["price"] for i in s["items"]["data"])]
     status = params.get("status")
     if status == "ended":
-        items = [s for s in items if s["status"] in ("canceled", "incomplete_expired")]
+        items = [s for s in items if s["status"] in ops.ENDED]
     elif status and status != "all":
         items = [s for s in items if s["status"] == status]
     elif not status:  # Stripe hides canceled subscriptions unless asked
@@ -37,133 +47,85 @@ def list_subscriptions(st, params):
 
 
 @route("/subscriptions/<ident>", ["POST"], {
-    "cancel_at_period_end": "bool", "metadata": "map", "default_payment_method": "str",
-    "items": [{"id": "str", "price": "str", "quantity": "int"}],
-    "proration_behavior": ("create_prorations", "none", "always_invoice"),
+    **CHANGE, "metadata": "map", "default_payment_method": "str", "description": "str",
     "payment_behavior": ("allow_incomplete", "default_incomplete",
                          "error_if_incomplete", "pending_if_incomplete"),
-    "cancellation_details": {"comment": "str", "feedback": "str"}})
+    "off_session": "bool",
+    "cancellation_details": {"comment": "str", "feedback": FEEDBACK}})
 def update_subscription(st, params, ident):
     sub = fetch(st, ident, "subscription")
-    if sub["status"] == "canceled":
-        raise InvalidRequest("A canceled subscription can only update its "
-                             "cancellation_details and metadata.")
     if params.get("default_payment_method"):
         fetch(st, params["default_payment_method"], "payment_method", "PaymentMethod")
+    if params.get("payment_behavior") == "pending_if_incomplete":
+        raise InvalidRequest("The Stripe emulator does not support pending updates "
+                             "(payment_behavior=pending_if_incomplete).",
+                             param="payment_behavior")
     before = snapshot(sub)
-    if "cancel_at_period_end" in params:
-        flag = params["cancel_at_period_end"]
-        sub["cancel_at_period_end"] = flag
-        period_end = sub["items"]["data"][0]["current_period_end"]
-        sub.update(cancel_at=period_end if flag else None,
-                   canceled_at=st.now() if flag else None)
-        sub["cancellation_details"]["reason"] = "cancellation_requested" if flag else None
+    if sub["status"] in ops.ENDED:
+        return _update_ended(st, sub, params, before)
+    change = changes.plan(
+        st, sub, items=params.get("items"), behavior=params.get("proration_behavior"),
+        proration_date=params.get("proration_date"), trial_end=params.get("trial_end"),
+        cancel={k: params[k] for k in ("cancel_at_period_end", "cancel_at")
+                if k in params})
+    if params.get("payment_behavior") == "error_if_incomplete":
+        _refuse_if_unpayable(st, sub, change, params.get("default_payment_method"))
+    _set_plain_fields(sub, params)
+    changes.apply(st, change, before)
+    return sub
+
+
+def _update_ended(st, sub, params, before):
+    """A canceled subscription keeps only metadata and cancellation details editable."""
+    if set(params) - {"metadata", "cancellation_details"}:
+        raise InvalidRequest("A canceled subscription can only update its "
+                             "cancellation_details and metadata.")
+    _set_plain_fields(sub, params)
+    emit_updated(st, "customer.subscription.updated", sub, before)
+    return sub
+
+
+def _set_plain_fields(sub, params):
     if "metadata" in params:
         sub["metadata"] = merge_metadata(sub["metadata"], params["metadata"])
     if params.get("default_payment_method"):
         sub["default_payment_method"] = params["default_payment_method"]
+    if "description" in params:
+        sub["description"] = params["description"] or None
     for key in ("comment", "feedback"):
         if key in (params.get("cancellation_details") or {}):
-            sub["cancellation_details"][key] = params["cancellation_details"][key]
-    emit_updated(st, "customer.subscription.updated", sub, before)
-    for i, change in enumerate(params.get("items") or []):
-        _switch_item(st, sub, i, change, params.get("proration_behavior"))
-    return sub
+            sub["cancellation_details"][key] = params["cancellation_details"][key] or None
 
 
-def _switch_item(st, sub, index, change, proration_behavior):
-    items = sub["items"]["data"]
-    item = next((it for it in items if it["id"] == change.get("id")), None)
-    if item is None:
-        if change.get("id") or len(items) != 1:
-            raise InvalidRequest("Pass the id of the subscription item to change.",
-                                 param=f"items[{index}][id]")
-        item = items[0]
-    if change.get("price") and change["price"] != item["price"]["id"]:
-        price = fetch(st, change["price"], "price")
-        if price["type"] != "recurring":
-            raise InvalidRequest("The price must be recurring.",
-                                 param=f"items[{index}][price]")
-        ops.switch_price(st, sub, item, price, proration_behavior)
+def _refuse_if_unpayable(st, sub, change, pm_id):
+    """error_if_incomplete: a change whose invoice the card cannot pay is refused
+    (402) before anything changes."""
+    if not change.invoice_now or preview(st, change)["amount_due"] <= 0:
+        return
+    customer = st.get(sub["customer"], "customer")
+    pm = st.get(pm_id or sub["default_payment_method"] or
+                customer["invoice_settings"]["default_payment_method"] or "",
+                "payment_method")
+    card = cards.lookup((pm or {}).get("_card"))
+    if card is None or card.charge_decline:
+        raise decline(card.charge_decline if card else "generic_decline")
 
 
-@route("/subscriptions/<ident>", ["DELETE"], {"invoice_now": "bool", "prorate": "bool",
-                                              "cancellation_details": {
-                                                  "comment": "str", "feedback": "str"}})
+@route("/subscriptions/<ident>", ["DELETE"], {
+    "invoice_now": "bool", "prorate": "bool",
+    "cancellation_details": {"comment": "str", "feedback": FEEDBACK}}, expandable=True)
 def cancel_subscription(st, params, ident):
     sub = fetch(st, ident, "subscription")
     if sub["status"] == "canceled":
         raise InvalidRequest("This subscription has already been canceled.")
-    comment = (params.get("cancellation_details") or {}).get("comment")
-    return ops.cancel(st, sub, comment=comment)
+    details = params.get("cancellation_details") or {}
+    return ops.cancel(st, sub, comment=details.get("comment"),
+                      feedback=details.get("feedback"))
 
 
-@route("/subscription_items", schema={**LIST, "subscription": "str"})
+@route("/subscription_items", schema={**PAGE, "subscription": "str"})
 def list_subscription_items(st, params):
     require(params, "subscription")
     sub = fetch(st, params["subscription"], "subscription")
     return paginate(sub["items"]["data"], params,
                     f"/v1/subscription_items?subscription={sub['id']}")
-
-
-@route("/invoices/<ident>")
-def retrieve_invoice(st, params, ident):
-    return fetch(st, ident, "invoice")
-
-
-@route("/invoices", schema={**LIST, "customer": "str", "subscription": "str",
-                            "status": ("draft", "open", "paid", "uncollectible", "void")})
-def list_invoices(st, params):
-    items = st.all("invoice")
-    for field in ("customer", "subscription", "status"):
-        if params.get(field):
-            items = [i for i in items if i[field] == params[field]]
-    return paginate(items, params, "/v1/invoices")
-
-
-@route("/invoices/<ident>/lines", schema=LIST)
-def invoice_lines(st, params, ident):
-    inv = fetch(st, ident, "invoice")
-    return paginate(inv["lines"]["data"], {**params, "created": None},
-                    f"/v1/invoices/{ident}/lines")
-
-
-@route("/invoices/<ident>/pay", ["POST"], {"payment_method": "str", "off_session": "bool"})
-def pay_invoice(st, params, ident):
-    inv = fetch(st, ident, "invoice")
-    if inv["status"] != "open":
-        raise InvalidRequest("Invoice is already paid." if inv["status"] == "paid"
-                             else f"Invoice has status {inv['status']}.",
-                             param="invoice")
-    sub = st.get(inv["subscription"] or "", "subscription")
-    pm = None
-    if params.get("payment_method"):
-        pm = fetch(st, params["payment_method"], "payment_method", "PaymentMethod")
-    if not ops.pay(st, sub, inv, snapshot(sub), pm=pm):
-        raise decline("generic_decline")
-    return inv
-
-
-def _payments(st, inv):
-    data = [p for p in st.all("invoice_payment") if p["invoice"] == inv["id"]]
-    return list_object(data, f"/v1/invoice_payments?invoice={inv['id']}")
-
-
-INCLUDABLE[("invoice", "payments")] = _payments
-
-
-@route("/invoice_payments", schema={**LIST, "invoice": "str"})
-def list_invoice_payments(st, params):
-    items = st.all("invoice_payment")
-    if params.get("invoice"):
-        items = [p for p in items if p["invoice"] == params["invoice"]]
-    return paginate(items, params, "/v1/invoice_payments")
-
-
-@route("/billing_portal/sessions", ["POST"], {"customer": "str", "return_url": "str",
-                                              "locale": "str", "configuration": "str"})
-def create_portal_session(st, params):
-    require(params, "customer")
-    fetch(st, params["customer"], "customer")
-    return st.add(portal_session(st.now(), st.base_url, params["customer"],
-                                 params.get("return_url")))

@@ -131,11 +131,3 @@ def expire(st, session):
     session["status"] = "expired"
     emit(st, "checkout.session.expired", session)
     return session
-
-
-def expire_due(st):
-    """Expire open sessions whose expires_at has passed on the emulator's clock."""
-    for session in st.all("checkout.session"):
-        if session["status"] == "open" and session["expires_at"] <= st.now():
-            expire(st, session)
-

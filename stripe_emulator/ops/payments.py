@@ -51,6 +51,23 @@ def resolve_pm(st, ident, param="payment_method"):
     return pm
 
 
+OFFERED_TYPES = ("card",)  # what an intent can be paid with here
+
+
+def method_types(allowed=None, excluded=None):
+    """An intent's or session's computed `payment_method_types`: what the emulator
+    offers, filtered by `allowed_payment_method_types` and
+    `excluded_payment_method_types` (mutually exclusive, as at Stripe)."""
+    if allowed is not None and excluded is not None:
+        raise InvalidRequest("You may only specify one of these parameters: "
+                             "allowed_payment_method_types, "
+                             "excluded_payment_method_types.",
+                             code="parameters_exclusive",
+                             param="excluded_payment_method_types")
+    offered = [t for t in OFFERED_TYPES if allowed is None or t in allowed]
+    return [t for t in offered if t not in (excluded or [])]
+
+
 def decline(code, message=None, **extra):
     return CardError(message or cards.DECLINE_MESSAGES.get(code, "Your card was declined."),
                      code="card_declined", decline_code=code, **extra)

@@ -40,7 +40,7 @@ def session(now, base_url, mode, **fields):
         "shipping_options": [], "status": "open", "submit_type": None,
         "subscription": None, "success_url": None,
         "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        "ui_mode": "hosted", "url": f"{base_url}/checkout/{ident}",
+        "ui_mode": "hosted_page", "url": f"{base_url}/checkout/{ident}",
         "adaptive_pricing": None, "discounts": [], "collected_information": None,
         "permissions": None, "wallet_options": None, "origin_context": None,
         "currency_conversion": None, "customer_account": None,

@@ -107,7 +107,7 @@ def test_subscription_mode_with_trial(stripe_client, control):
     assert event_types(stripe_client) == [
         "customer.created", "payment_method.attached", "customer.subscription.created",
         "invoice.created", "invoice.finalized", "invoice.paid",
-        "invoice.payment_succeeded", "checkout.session.completed"]
+        "invoice.payment_succeeded", "invoice.updated", "checkout.session.completed"]
 
 
 def test_subscription_mode_charges_at_once(stripe_client, control):
@@ -127,8 +127,8 @@ def test_subscription_mode_charges_at_once(stripe_client, control):
         "customer.created", "payment_method.attached", "customer.subscription.created",
         "invoice.created", "invoice.finalized", "payment_intent.created",
         "charge.succeeded", "payment_intent.succeeded", "invoice.paid",
-        "invoice.payment_succeeded", "customer.subscription.updated",
-        "checkout.session.completed"]
+        "invoice.payment_succeeded", "invoice_payment.paid", "invoice.updated",
+        "customer.subscription.updated", "checkout.session.completed"]
     updated = stripe_client.v1.events.list({"type": "customer.subscription.updated"}).data[0]
     assert updated.data.previous_attributes["status"] == "incomplete"
 

@@ -1,6 +1,8 @@
 """Every object the emulator serves has the top-level keys of Stripe's own fixture for
 its type (tests/data/stripe_shapes.json, extracted by scripts/extract_stripe_shapes.py
-from stripe/openapi's fixtures3.json), and the official SDK parses it into its class."""
+from stripe/openapi's fixtures3.json, plus the billing types in
+tests/emulator/data/billing_shapes.json, extracted by extract_billing_shapes.py beside
+this file), and the official SDK parses it into its class."""
 import json
 import pathlib
 
@@ -10,16 +12,33 @@ import stripe
 
 from .helpers import monthly_price, one_time_price, payment_session, subscription_session
 
-SHAPES = json.loads((pathlib.Path(__file__).parent.parent / "data" /
-                     "stripe_shapes.json").read_text())
+HERE = pathlib.Path(__file__).parent
+SHAPES = json.loads((HERE.parent / "data" / "stripe_shapes.json").read_text())
+_BILLING = json.loads((HERE / "data" / "billing_shapes.json").read_text())
+for _section in ("top_level", "nested"):
+    SHAPES[_section].update(_BILLING[_section])
 
 # Fixture keys the emulator leaves out, and why. Keep this short.
-OMISSIONS = {}
+OMISSIONS = {
+    # Removed from the invoice in the current API version (the pinned SDK's Invoice has
+    # no such property); the fixture predates that. Read parent.subscription_details.
+    "invoice": {"subscription"},
+}
 
 # Keys the emulator serves beyond the fixture, as Stripe itself does.
 ADDITIONS = {
     # Only in the create response: the endpoint's signing secret.
     "webhook_endpoint": {"secret"},
+}
+
+# Nested keys the pinned SDK (the API version the app talks) has and the older fixture
+# lacks; served as the SDK defines them.
+NESTED_ADDITIONS = {
+    "invoice:parent.subscription_details": {"subscription_proration_date"},
+    "billing_portal.session:flow": {"customer_update", "subscription_pause"},
+    "billing_portal.session:flow.subscription_update_confirm.items": {"quantity"},
+    # Served only with expand[]=features.subscription_update.products, as at Stripe.
+    "billing_portal.configuration:features.subscription_update": {"products"},
 }
 
 # A payment method carries one type-specific hash named after its type; the fixture
@@ -112,8 +131,55 @@ def served(stripe_client, control, emulator, receiver):
     ep = stripe_client.v1.webhook_endpoints.create({"url": receiver.url,
                                                     "enabled_events": ["*"]})
     post(f"/v1/webhook_endpoints/{ep.id}", method="delete")
+    _drive_billing(stripe_client, control, sub, get, post)
     control.flush()
     return responses, collect(responses, {})
+
+
+def _drive_billing(stripe_client, control, sub, get, post):
+    """Subscriptions changed with prorations, previews, portal configurations and
+    sessions with flows: every billing object and nested hash the app reads."""
+    item = get(f"/v1/subscriptions/{sub['subscription']}")["items"]["data"][0]
+    dearer = stripe_client.v1.prices.create({
+        "product": item["price"]["product"], "currency": "gbp", "unit_amount": 1200,
+        "recurring": {"interval": "month"}})
+    change = {"items[0][id]": item["id"], "items[0][price]": dearer.id}
+    post("/v1/invoices/create_preview", {
+        "subscription": sub["subscription"],
+        "subscription_details[items][0][id]": item["id"],
+        "subscription_details[items][0][price]": dearer.id})
+    post(f"/v1/subscriptions/{sub['subscription']}",
+         {**change, "proration_behavior": "create_prorations"})
+    get("/v1/invoiceitems", pending="true")
+    post("/v1/invoices/create_preview", {"subscription": sub["subscription"]})
+    control.post("/clock/advance", {"seconds": 32 * 86400})
+    get("/v1/invoices", subscription=sub["subscription"], limit=100)
+    get("/v1/invoiceitems", limit=100)
+    config = post("/v1/billing_portal/configurations", {
+        "features[subscription_update][enabled]": "true",
+        "features[subscription_update][default_allowed_updates][0]": "price",
+        "features[subscription_update][products][0][product]": dearer.product,
+        "features[subscription_update][products][0][prices][0]": item["price"]["id"],
+        "features[subscription_update][products][0][prices][1]": dearer.id,
+        "features[subscription_cancel][enabled]": "true",
+        "features[payment_method_update][enabled]": "true",
+        "business_profile[headline]": "Lumen"})
+    post(f"/v1/billing_portal/configurations/{config['id']}", {"name": "Plans"})
+    get(f"/v1/billing_portal/configurations/{config['id']}",
+        **{"expand[]": "features.subscription_update.products"})
+    get("/v1/billing_portal/configurations")
+    post("/v1/billing_portal/sessions", {
+        "customer": sub["customer"], "configuration": config["id"],
+        "flow_data[type]": "subscription_update_confirm",
+        "flow_data[subscription_update_confirm][subscription]": sub["subscription"],
+        "flow_data[subscription_update_confirm][items][0][id]": item["id"],
+        "flow_data[subscription_update_confirm][items][0][price]": item["price"]["id"],
+        "flow_data[after_completion][type]": "redirect",
+        "flow_data[after_completion][redirect][return_url]": "http://127.0.0.1/x"})
+    post("/v1/billing_portal/sessions", {
+        "customer": sub["customer"], "configuration": config["id"],
+        "flow_data[type]": "subscription_cancel",
+        "flow_data[subscription_cancel][subscription]": sub["subscription"]})
 
 
 def test_every_served_type_matches_the_fixture_keys(served):
@@ -138,7 +204,9 @@ def test_nested_hashes_the_app_reads(served):
         for obj in found[kind]:
             value = nested(obj, dotted, kind)
             if value is not None:
-                assert set(value) == set(keys), (path, sorted(set(value) ^ set(keys)))
+                extra = set(value) - set(keys)
+                assert set(keys) <= set(value) and extra <= NESTED_ADDITIONS.get(
+                    path, set()), (path, sorted(set(value) ^ set(keys)))
                 checked.add(path)
     assert checked == set(SHAPES["nested"]), "some nested hashes were never served"
 

@@ -42,6 +42,8 @@ def test_cancel_now(stripe_client, control):
 
 
 def test_switch_to_annual_restarts_the_period_and_bills(stripe_client, control):
+    # A new interval restarts the period: the annual price is billed now, less the
+    # credit for the unused monthly time (create_prorations).
     sub = subscribe(stripe_client, control)
     annual = monthly_price(stripe_client, "Premium", 7000, "year")
     item = sub["items"].data[0]
@@ -52,7 +54,8 @@ def test_switch_to_annual_restarts_the_period_and_bills(stripe_client, control):
     assert new_item.price.id == annual.id and new_item.id == item.id
     assert new_item.current_period_end - new_item.current_period_start > 360 * 86400
     invoice = stripe_client.v1.invoices.retrieve(sub.latest_invoice)
-    assert invoice.billing_reason == "subscription_update" and invoice.amount_paid == 7000
+    assert invoice.billing_reason == "subscription_update" and invoice.amount_paid == 6300
+    assert sorted(line.amount for line in invoice.lines.data) == [-700, 7000]
 
 
 def test_renewal_when_the_clock_passes_the_period_end(stripe_client, control):
@@ -75,8 +78,8 @@ def test_trial_ends_then_failing_card_goes_past_due(stripe_client, control):
     control.post("/clock/advance", {"seconds": 3 * 86400})
     sub = stripe_client.v1.subscriptions.retrieve(sub.id)
     assert sub.status == "past_due"
-    assert event_types(stripe_client)[-3:] == [
-        "payment_intent.payment_failed", "invoice.payment_failed",
+    assert event_types(stripe_client)[-4:] == [
+        "payment_intent.payment_failed", "invoice.payment_failed", "invoice.updated",
         "customer.subscription.updated"]
     # The customer fixes the card; paying the open invoice makes it active again.
     customer = sub.customer
