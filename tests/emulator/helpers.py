@@ -38,3 +38,19 @@ def subscription_session(client, price, trial_days=None, **extra):
         params["subscription_data"]["trial_period_days"] = trial_days
     params.update(extra)
     return client.v1.checkout.sessions.create(params)
+
+
+def subscribe(client, control, card="4242424242424242", trial=None, price=None):
+    """A subscription started through Checkout with a test card; returns it."""
+    price = price or monthly_price(client)
+    session = subscription_session(client, price, trial_days=trial)
+    done = control.post(f"/checkout/sessions/{session.id}/complete", {"card": card})
+    return client.v1.subscriptions.retrieve(done["subscription"])
+
+
+def events_of(client, type_):
+    """Events of one type, oldest first."""
+    return list(reversed(client.v1.events.list({"type": type_, "limit": 100}).data))
+
+
+DAY = 86400
