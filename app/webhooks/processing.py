@@ -20,10 +20,12 @@ waits for the first transaction, then finds the event processed (no row), or
 claims it itself if the first rolled back.
 """
 
+import contextlib
 import enum
 import functools
 import json
 import logging
+import threading
 import typing
 
 import sqlalchemy as sa
@@ -77,8 +79,8 @@ def receive(body: str, payload: dict[str, typing.Any] | None = None, *,
                 registration, event = handling
                 registration.handler(event)
             db.session.commit()
-        else:  # nothing to run, so no ORM session: store it and answer
-            with db.engine.begin() as connection:
+        else:  # nothing to run, so no ORM session: one autocommit statement stores it
+            with event_log() as connection:
                 claimed = _claim(connection, row, note)
     except Exception as exc:  # the handler's effects are rolled back; the event is kept
         db.session.rollback()
@@ -138,18 +140,40 @@ def _keep_failed(row: Columns, error: str, outcome: Outcome) -> Outcome:
     """Keep the event with its error and one more attempt, in a transaction of its own;
     DUPLICATE if a delivery processed it meanwhile (or before)."""
     try:
-        connection = db.session.connection()
-        kept = connection.execute(_upserts(connection.dialect.name).fail, {
-            **_values(row), "received_at": utcnow(), "processed_at": None,
-            "attempts": 1, "note": None, "last_error": error[:2000],
-        }).scalar()
-        db.session.commit()
+        with event_log() as connection:
+            kept = connection.execute(_upserts(connection.dialect.name).fail, {
+                **_values(row), "received_at": utcnow(), "processed_at": None,
+                "attempts": 1, "note": None, "last_error": error[:2000],
+            }).scalar()
     except sa.exc.SQLAlchemyError:
-        db.session.rollback()
         log.exception("stripe event %s (%s): could not record the failure", row.stripe_id,
                       row.type)
         return Outcome.FAILED  # not stored: only Stripe's retry can bring it back
     return outcome if kept is not None else Outcome.DUPLICATE
+
+
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def event_log() -> typing.Iterator[sa.Connection]:
+    """This thread's connection for writing the event log alone, in autocommit: each
+    statement is its own transaction (no BEGIN/COMMIT round trips), and the connection is
+    kept between requests like the floor's in bench/ (no pool checkout per event). One that
+    fails is dropped, so a database restart costs one failed delivery, which Stripe retries."""
+    engine = db.engine
+    held: tuple[sa.Engine, sa.Connection] | None = getattr(_held, "connection", None)
+    if held is None or held[0] is not engine or held[1].invalidated or held[1].closed:
+        if held is not None:
+            held[1].close()
+        held = engine, engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        _held.connection = held
+    try:
+        yield held[1]
+    except sa.exc.DBAPIError:
+        _held.connection = None
+        held[1].invalidate()
+        raise
 
 
 def _values(row: Columns) -> dict[str, typing.Any]:
