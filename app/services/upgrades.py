@@ -74,17 +74,23 @@ def upgrade_for_session(session: CheckoutSessionView) -> UserUpgrade | None:
 
 def upgrade_for_payment(payment_intent_id: str | None, charge_id: str | None,
                         metadata: UpgradeMetadata | None = None) -> UserUpgrade | None:
-    """The upgrade paid by a payment intent or charge (or named in metadata)."""
-    if payment_intent_id:
-        found = _locked(UserUpgrade, UserUpgrade.stripe_payment_intent_id == payment_intent_id)
-        if found is not None:
-            return found
-    if charge_id:
-        found = _locked(UserUpgrade, UserUpgrade.stripe_charge_id == charge_id)
-        if found is not None:
-            return found
+    """The upgrade paid by a payment intent or charge (or named in metadata), in that order
+    of trust; one locked query, since most such events (a charge of something else) find
+    nothing."""
     upgrade_id = _ours(metadata) if metadata is not None else None
-    return _locked(UserUpgrade, UserUpgrade.id == upgrade_id) if upgrade_id else None
+    wanted = [(UserUpgrade.stripe_payment_intent_id, payment_intent_id),
+              (UserUpgrade.stripe_charge_id, charge_id), (UserUpgrade.id, upgrade_id)]
+    conditions = [column == value for column, value in wanted if value]
+    if not conditions:
+        return None
+    found = db.session.scalars(sa.select(UserUpgrade).where(sa.or_(*conditions))
+                               .with_for_update().execution_options(populate_existing=True)
+                               ).all()
+    for column, value in wanted:
+        match = next((u for u in found if value and getattr(u, column.key) == value), None)
+        if match is not None:
+            return match
+    return None
 
 
 def remember_payment(upgrade: UserUpgrade, payment_intent_id: str | None,
