@@ -5,6 +5,7 @@ transaction. Status moves go through `UserUpgrade.move_to`, and the recipient's 
 changes only here, in the same transaction as the status change.
 """
 
+import functools
 import logging
 from typing import Any, TypeVar
 
@@ -72,22 +73,29 @@ def upgrade_for_session(session: CheckoutSessionView) -> UserUpgrade | None:
     return upgrade
 
 
+@functools.cache
+def _by_payment() -> sa.Select[UserUpgrade]:
+    # Built once: a charge of something else (most charges) costs one cached query.
+    return (sa.select(UserUpgrade).where(sa.or_(
+        UserUpgrade.stripe_payment_intent_id == sa.bindparam("pi"),
+        UserUpgrade.stripe_charge_id == sa.bindparam("charge"),
+        UserUpgrade.id == sa.bindparam("upgrade_id"))).with_for_update()
+        .execution_options(populate_existing=True))
+
+
 def upgrade_for_payment(payment_intent_id: str | None, charge_id: str | None,
                         metadata: UpgradeMetadata | None = None) -> UserUpgrade | None:
     """The upgrade paid by a payment intent or charge (or named in metadata), in that order
-    of trust; one locked query, since most such events (a charge of something else) find
-    nothing."""
+    of trust; one locked query (a NULL parameter matches nothing)."""
     upgrade_id = _ours(metadata) if metadata is not None else None
-    wanted = [(UserUpgrade.stripe_payment_intent_id, payment_intent_id),
-              (UserUpgrade.stripe_charge_id, charge_id), (UserUpgrade.id, upgrade_id)]
-    conditions = [column == value for column, value in wanted if value]
-    if not conditions:
+    if not (payment_intent_id or charge_id or upgrade_id):
         return None
-    found = db.session.scalars(sa.select(UserUpgrade).where(sa.or_(*conditions))
-                               .with_for_update().execution_options(populate_existing=True)
-                               ).all()
-    for column, value in wanted:
-        match = next((u for u in found if value and getattr(u, column.key) == value), None)
+    found = db.session.scalars(_by_payment(), {"pi": payment_intent_id, "charge": charge_id,
+                                               "upgrade_id": upgrade_id}).all()
+    trusted_first = (("stripe_payment_intent_id", payment_intent_id),
+                     ("stripe_charge_id", charge_id), ("id", upgrade_id))
+    for attribute, value in trusted_first:
+        match = next((u for u in found if value and getattr(u, attribute) == value), None)
         if match is not None:
             return match
     return None
