@@ -167,9 +167,10 @@ def test_monthly_with_the_tick_box_records_the_waiver_and_opens_checkout(app, cl
     assert (waiver.amount, waiver.currency, waiver.checkout_id) == (700, "gbp", checkout.id)
     [session] = sessions_at_stripe(app)
     assert session.mode == "subscription" and session.id == checkout.stripe_checkout_session_id
+    site = app.config["SITE_URL"]
     assert session.success_url == \
-        "http://127.0.0.1:5000/subscriptions/return?session_id={CHECKOUT_SESSION_ID}"
-    assert session.cancel_url == "http://127.0.0.1:5000/pricing?interval=monthly&cancelled=1"
+        site + "/subscriptions/return?session_id={CHECKOUT_SESSION_ID}"
+    assert session.cancel_url == site + "/pricing?interval=monthly&cancelled=1"
 
 
 def test_annual_needs_no_tick_box_and_records_no_waiver(app, client, alice):
@@ -524,3 +525,47 @@ def test_cancelled_subscription_ends_at_the_period_end_and_joins_the_history(app
     assert f'<td data-label="Ended">{day(sub.ended_at)}</td>' in history
     # Free to subscribe again.
     assert 'action="/subscriptions"' in client.get("/pricing").get_data(as_text=True)
+
+
+def test_return_and_webhook_recording_the_new_subscription_at_once_make_one_row(
+        app, client, alice, emu, monkeypatch):
+    """The return from Checkout and `customer.subscription.created` both find no row and
+    both create it: the second must wait for the first and update its row instead."""
+    import threading
+
+    from app.billing.objects import parse
+    from app.subscriptions import service
+    from app.subscriptions.views import SubscriptionView
+
+    session_id = session_id_of(subscribe(client, "monthly"))
+    emu("POST", f"checkout/sessions/{session_id}/complete", card="4242424242424242")
+    with app.app_context():
+        session = gateway.retrieve_checkout_session(session_id, expand=["subscription"])
+        view = parse(SubscriptionView, session.subscription.to_dict(), where="test")
+
+    both_looked = threading.Barrier(2, timeout=10)
+    owner = service._owner
+
+    def owner_after_both_looked(sub):
+        both_looked.wait()  # each has found no row by now
+        return owner(sub)
+
+    monkeypatch.setattr(service, "_owner", owner_after_both_looked)
+    errors: list[BaseException] = []
+
+    def record():
+        try:
+            with app.app_context():
+                service.apply_subscription(view, snapshot_at=service.now_snapshot(),
+                                           authoritative=True)
+                db.session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert the_subscription(app).status is SubscriptionStatus.ACTIVE

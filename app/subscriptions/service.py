@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from app.auth.locks import lock_user
 from app.auth.models import User, utcnow
 from app.billing import gateway
 from app.billing.models import BillingInfo
@@ -97,13 +98,18 @@ def apply_subscription(sub: SubscriptionView, *, snapshot_at: datetime,
         if user_id is None:
             log.info("subscription %s: not ours (customer %s), ignored", sub.id, sub.customer)
             return None
-        row = Subscription(user_id=user_id, stripe_subscription_id=sub.id)
-        db.session.add(row)
-        _copy(row, sub, snapshot_at)
-        db.session.flush()
-        log.info("subscription %s: recorded for user %s, %s (event %s)", sub.id, user_id,
-                 row.status.value, event_id or "-")
-        return row
+        # The return from Checkout and the webhook may both find no row: serialise on the
+        # user and look again, so the second updates the first's row instead of a duplicate.
+        lock_user(user_id)
+        row = _locked(sub.id)
+        if row is None:
+            row = Subscription(user_id=user_id, stripe_subscription_id=sub.id)
+            db.session.add(row)
+            _copy(row, sub, snapshot_at)
+            db.session.flush()
+            log.info("subscription %s: recorded for user %s, %s (event %s)", sub.id, user_id,
+                     row.status.value, event_id or "-")
+            return row
     if row.ended:
         log.info("subscription %s: already %s; %s snapshot ignored (event %s)", sub.id,
                  row.status.value, sub.status, event_id or "-")
