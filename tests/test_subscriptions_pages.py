@@ -213,6 +213,30 @@ def test_login_and_csrf_are_required(app, client, alice):
     assert rows(app, SubscriptionCheckout) == []
 
 
+def test_stripe_failing_to_open_checkout_abandons_it_and_says_so(app, client, alice,
+                                                                  monkeypatch):
+    from app.billing.errors import StripeUnavailable
+
+    def unavailable(*args, **kwargs):
+        raise StripeUnavailable()
+
+    monkeypatch.setattr(gateway, "create_checkout_session", unavailable)
+    response = subscribe(client, "annual")
+    assert response.status_code == 503
+    assert "The payment provider did not answer. Nothing was charged" in \
+        response.get_data(as_text=True)
+    [checkout] = rows(app, SubscriptionCheckout)
+    assert checkout.status.value == "expired" and checkout.checkout_url is None
+    monkeypatch.undo()
+    assert subscribe(client, "annual").status_code == 303  # a new try, a new checkout
+    assert len(rows(app, SubscriptionCheckout)) == 2
+
+
+def test_subscribing_is_rate_limited(app, client, alice):
+    statuses = [subscribe(client, "monthly", waiver=False).status_code for _ in range(11)]
+    assert statuses == [422] * 10 + [429]
+
+
 # --- back from Checkout, and settings ------------------------------------------------
 
 def test_monthly_paid_is_active_at_once_on_return(app, client, alice, emu):
@@ -247,6 +271,15 @@ def test_a_live_subscriber_is_sent_to_settings_and_nothing_is_created(app, clien
     pricing = client.get("/pricing").get_data(as_text=True)
     assert "You are subscribed: Premium (annual)" in pricing
     assert 'href="/settings"' in pricing and 'action="/subscriptions"' not in pricing
+
+
+def test_a_subscriber_with_gold_sees_the_subscription_first(app, client, make_user, login):
+    gold = make_user("goldsub", level=Level.GOLD)
+    add_subscription(app, gold, status="active")
+    login(gold)
+    page = client.get("/pricing").get_data(as_text=True)
+    assert "You are subscribed: Premium (monthly), active." in page
+    assert "Your Gold level includes Premium too" in page and 'href="/settings"' in page
 
 
 def test_return_with_a_session_that_is_not_yours_changes_nothing(app, client, alice):
