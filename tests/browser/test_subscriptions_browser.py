@@ -164,3 +164,36 @@ def test_switch_and_cancel_from_settings(app, site, page, emu, make_user):
         re.compile(rf"Cancelled: Premium ends on {ends}\."))
     page.get_by_role("button", name="Resume subscription").click()
     expect(page.locator(".plan-when")).to_have_text(re.compile(rf"Renews on {ends}"))
+
+
+def test_subscription_pages_fit_a_phone(app, site, browser, emu, make_user, client, login):
+    """At 390 px nothing overflows sideways: pricing, settings (trial, past due with a
+    history), the switch preview and the cancel confirmation."""
+    from app.billing.models import BillingInfo
+    from tests.test_subscriptions_pages import add_subscription, pay
+
+    login(make_user("alice"))
+    pay(client, emu, "annual")
+    bob = make_user("bob_with_a_long_name_for_a_phone")
+    with app.app_context():
+        db.session.add(BillingInfo(user_id=bob.id, stripe_customer_id="cus_bob"))
+        db.session.commit()
+    for n in range(3):
+        add_subscription(app, bob, status="canceled", days_ago=900 - 300 * n)
+    add_subscription(app, bob, status="past_due", failed_days_ago=1, days_ago=31)
+
+    visits = {"alice": ["/pricing", "/pricing?interval=annual", "/settings",
+                        "/subscriptions/switch", "/subscriptions/cancel"],
+              bob.username: ["/settings", "/subscriptions/cancel"]}
+    problems = {}
+    for username, paths in visits.items():
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        log_in(page, site, username)
+        for path in paths:
+            page.goto(site.url + path)
+            found = layout_problems(page)
+            if found:
+                problems[f"{username} {path}"] = found
+        context.close()
+    assert problems == {}
