@@ -1,23 +1,24 @@
 """Store and handle one verified Stripe event, exactly once.
 
-One statement claims an event: INSERT … ON CONFLICT (stripe_id) DO UPDATE … WHERE
-processed_at IS NULL RETURNING id. It stores a new event, or takes over a stored one that was never
-processed (Stripe's retry after a failure, an operator's replay), marking it processed;
-for an event processed before it returns no row, and the delivery is a duplicate with no
-effect. The handler runs right after, in the same transaction (the ORM session's), so the
-row and the handler's effects commit together or not at all. A handler that raises rolls
-both back; a second upsert, in a transaction of its own, then keeps the event with its
-error and attempt count, ready for the retry. An event with no handler to run (an unknown
-type, the other mode) is stored by the claim alone, in a Core transaction: no ORM session.
+A claim stores a new event as processed (INSERT … ON CONFLICT DO NOTHING RETURNING id), or
+else takes over a stored one that was never processed (Stripe's retry after a failure, an
+operator's replay: UPDATE … WHERE processed_at IS NULL RETURNING id); for an event
+processed before neither returns a row, and the delivery is a duplicate with no effect. A
+handled event already processed is recognised by one read before any of that. The handler
+runs right after the claim, in the same transaction (the ORM session's), so the row and the
+handler's effects commit together or not at all. A handler that raises rolls both back; a
+second upsert, in a transaction of its own, then keeps the event with its error and attempt
+count, ready for the retry. An event with no handler to run (an unknown type, the other
+mode) is stored by the claim alone, in autocommit: no ORM session.
 
 Before any of that, the event is read through the handler's typed view (app/webhooks/
 envelope.py). A malformed one is kept by the second upsert alone, failed with its reason,
 and answered 2xx: Stripe retrying the same bytes cannot help; an operator replays it once
 the code that reads it is fixed. The row stores the signed body as received.
 
-Concurrent deliveries of one event serialise on the unique event id: the second statement
-waits for the first transaction, then finds the event processed (no row), or
-claims it itself if the first rolled back.
+Concurrent deliveries of one event serialise on the unique event id: the second INSERT
+waits for the first transaction, then does nothing, and its UPDATE finds the event
+processed (no row), or claims it if the first rolled back and left it unprocessed.
 """
 
 import contextlib
@@ -65,6 +66,9 @@ def receive(body: str, payload: dict[str, typing.Any] | None = None, *,
     """
     payload = json.loads(body) if payload is None else payload
     row = columns(body, payload)
+    if payload["type"] in HANDLERS and already_processed(row):
+        log.info("stripe event %s (%s): duplicate", row.stripe_id, row.type)
+        return Outcome.DUPLICATE
     try:
         outcome, note, handling = _prepare(payload)
     except MalformedObject as exc:
@@ -127,13 +131,28 @@ def _log_failure(row: Columns, exc: Exception, tracebacks: bool) -> None:
 
 def _claim(connection: sa.Connection, row: Columns, note: str | None) -> bool:
     """Store the event as processed, or mark a stored unprocessed one so. False if it was
-    processed before: a duplicate, with nothing to do."""
+    processed before: a duplicate, with nothing to do.
+
+    Two statements, the second only for an event stored before: INSERT … ON CONFLICT DO
+    NOTHING, then UPDATE … WHERE processed_at IS NULL. Neither writes (nor, on PostgreSQL,
+    locks) the row of an event already processed, so a duplicate costs no commit to disk."""
     now = utcnow()
-    claimed = connection.execute(_upserts(connection.dialect.name).claim, {
-        **_values(row), "received_at": now, "processed_at": now, "attempts": 1,
-        "note": note, "last_error": None,
-    }).scalar()
-    return claimed is not None
+    statements = _statements(connection.dialect.name)
+    values = {**_values(row), "received_at": now, "processed_at": now, "attempts": 1,
+              "note": note, "last_error": None}
+    if connection.execute(statements.insert, values).scalar() is not None:
+        return True
+    return connection.execute(statements.retake, {"event_id": row.stripe_id,
+                                                  "processed_at": now, "note": note}
+                              ).scalar() is not None
+
+
+def already_processed(row: Columns) -> bool:
+    """Whether the event was processed before, read on the event log's own connection: a
+    redelivery of a handled event is answered without opening a transaction for it."""
+    with event_log() as connection:
+        return connection.execute(_statements(connection.dialect.name).processed,
+                                  {"event_id": row.stripe_id}).first() is not None
 
 
 def _keep_failed(row: Columns, error: str, outcome: Outcome) -> Outcome:
@@ -141,7 +160,7 @@ def _keep_failed(row: Columns, error: str, outcome: Outcome) -> Outcome:
     DUPLICATE if a delivery processed it meanwhile (or before)."""
     try:
         with event_log() as connection:
-            kept = connection.execute(_upserts(connection.dialect.name).fail, {
+            kept = connection.execute(_statements(connection.dialect.name).fail, {
                 **_values(row), "received_at": utcnow(), "processed_at": None,
                 "attempts": 1, "note": None, "last_error": error[:2000],
             }).scalar()
@@ -164,8 +183,10 @@ def event_log() -> typing.Iterator[sa.Connection]:
     engine = db.engine
     held: tuple[sa.Engine, sa.Connection] | None = getattr(_held, "connection", None)
     if held is None or held[0] is not engine or held[1].invalidated or held[1].closed:
-        if held is not None:
-            held[1].close()
+        if held is not None and not held[1].closed:
+            # Another engine (a new app in this process): close the old one for real, as
+            # its pool may be gone and would otherwise keep it open.
+            held[1].invalidate()
         held = engine, engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         _held.connection = held
     try:
@@ -181,26 +202,30 @@ def _values(row: Columns) -> dict[str, typing.Any]:
             "created": row.created, "payload": row.payload}
 
 
-class _Upserts(typing.NamedTuple):
-    claim: sa.Insert  # … DO UPDATE SET processed_at … WHERE unprocessed RETURNING id
+class _Statements(typing.NamedTuple):
+    insert: sa.Insert  # … ON CONFLICT DO NOTHING RETURNING id
+    retake: sa.Update  # SET processed_at … WHERE stripe_id = … AND unprocessed RETURNING id
+    processed: sa.Select[tuple[int]]  # the id of the event if it was processed
     fail: sa.Insert  # … DO UPDATE SET last_error, attempts + 1 WHERE unprocessed RETURNING id
 
 
 @functools.cache
-def _upserts(dialect: str) -> _Upserts:
-    """The two statements, built once per dialect (both speak ON CONFLICT … DO UPDATE)."""
+def _statements(dialect: str) -> _Statements:
+    """The event log's statements, built once per dialect (both speak ON CONFLICT)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = typing.cast(sa.Table, StripeEvent.__table__)  # a declarative model's Table
     unprocessed = table.c.processed_at.is_(None)
-    claim, fail = insert(table), insert(table)
-    return _Upserts(
-        claim=claim.on_conflict_do_update(
-            index_elements=[table.c.stripe_id], where=unprocessed,
-            set_={"processed_at": claim.excluded.processed_at, "note": claim.excluded.note,
-                  "last_error": None, "attempts": table.c.attempts + 1},
-        ).returning(table.c.id),
+    this_event = table.c.stripe_id == sa.bindparam("event_id")
+    fail = insert(table)
+    return _Statements(
+        insert=insert(table).on_conflict_do_nothing(index_elements=[table.c.stripe_id])
+        .returning(table.c.id),
+        retake=sa.update(table).where(this_event, unprocessed).values(
+            processed_at=sa.bindparam("processed_at"), note=sa.bindparam("note"),
+            last_error=None, attempts=table.c.attempts + 1).returning(table.c.id),
+        processed=sa.select(table.c.id).where(this_event, table.c.processed_at.is_not(None)),
         fail=fail.on_conflict_do_update(
             index_elements=[table.c.stripe_id], where=unprocessed,
             set_={"last_error": fail.excluded.last_error, "attempts": table.c.attempts + 1},
