@@ -82,3 +82,22 @@ def test_static_assets_are_local(client):
     page = client.get("/").get_data(as_text=True)
     assert "/static/css/app.css" in page
     assert "http://" not in page.replace("http://localhost", "") and "https://" not in page
+
+
+def test_a_database_error_still_gets_the_sites_500_page(app, client, make_user, login):
+    # On PostgreSQL a failed statement aborts the transaction; the error page (whose header
+    # asks who is logged in) must still render, not Werkzeug's bare page.
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    def broken():
+        db.session.execute(sa.text("SELECT * FROM no_such_table"))
+        return "unreachable"
+
+    app.add_url_rule("/broken-for-test", view_func=broken)
+    login(make_user("alice"))
+    response = client.get("/broken-for-test")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong" in page and "alice" in page

@@ -446,7 +446,7 @@ def test_history_lists_past_subscriptions(app, client, alice):
     page = squashed(client.get("/settings").get_data(as_text=True))
     assert "Past subscriptions" in page
     history = page.split('id="history-heading"', 1)[1]
-    assert "Premium (annual)" in history and ">Canceled</span>" in history
+    assert "Premium (annual)" in history and ">Cancelled</span>" in history
     assert "Premium (monthly)" not in history  # the current one is above, not in history
 
 
@@ -554,7 +554,7 @@ def test_cancelled_subscription_ends_at_the_period_end_and_joins_the_history(app
     page = squashed(client.get("/settings").get_data(as_text=True))
     assert "You are on the free plan." in page
     history = page.split('id="history-heading"', 1)[1]
-    assert "Premium (monthly)" in history and ">Canceled</span>" in history
+    assert "Premium (monthly)" in history and ">Cancelled</span>" in history
     assert f'<td data-label="Ended">{day(sub.ended_at)}</td>' in history
     # Free to subscribe again.
     assert 'action="/subscriptions"' in client.get("/pricing").get_data(as_text=True)

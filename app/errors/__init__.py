@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.billing.errors import BillingError
 from app.errors.bodies import UNREADABLE_BODY, UNREADABLE_BODY_MESSAGE
+from app.extensions import db
 
 MESSAGES = {
     400: ("Bad request", "The request could not be understood. Please go back and try again."),
@@ -72,4 +73,7 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> ErrorPage:
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        # A failed statement leaves the transaction aborted: the page itself (the header
+        # asks who is logged in) must not run into it.
+        db.session.rollback()
         return render_error(500)

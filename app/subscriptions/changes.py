@@ -58,7 +58,8 @@ class PreviewView(StripeView):
 @dataclass(frozen=True)
 class SwitchPreview:
     to_interval: str
-    amount_due: int  # charged today (0 when the change is a credit, or during a trial)
+    # Stripe's preview: charged today; during a trial, the first invoice at the trial's end.
+    amount_due: int
     total: int  # negative when the subscriber is credited
     currency: str
     proration_date: int  # the moment the preview was priced; the switch uses the same

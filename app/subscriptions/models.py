@@ -26,8 +26,8 @@ class SubscriptionStatus(enum.Enum):
     @property
     def label(self) -> str:
         return {"past_due": "Payment overdue", "incomplete": "Awaiting first payment",
-                "incomplete_expired": "Never started", "trialing": "Free trial"
-                }.get(self.value, self.value.capitalize())
+                "incomplete_expired": "Never started", "trialing": "Free trial",
+                "canceled": "Cancelled"}.get(self.value, self.value.capitalize())
 
 
 S = SubscriptionStatus
