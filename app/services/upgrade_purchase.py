@@ -66,26 +66,30 @@ def check_allowed(purchaser: User, recipient: User, upgrade_type: UpgradeType) -
                                 "already being paid for. Please wait for it to finish.")
 
 
+def _same_purchase(purchaser: User, recipient: User, upgrade_type: UpgradeType,
+                   *conditions: sa.ColumnElement[bool]) -> UserUpgrade | None:
+    """The newest pending upgrade for the same purchase that also meets `conditions`."""
+    return db.session.scalar(sa.select(UserUpgrade).where(
+        UserUpgrade.purchaser_id == purchaser.id, UserUpgrade.recipient_id == recipient.id,
+        UserUpgrade.type == upgrade_type, UserUpgrade.status == S.PENDING, *conditions,
+    ).order_by(UserUpgrade.id.desc()).limit(1))
+
+
 def reusable_upgrade(purchaser: User, recipient: User,
                      upgrade_type: UpgradeType) -> UserUpgrade | None:
     """The same purchase, still pending with an open Checkout Session (a double submit)."""
     soon = utcnow() + timedelta(minutes=2)
-    return db.session.scalar(sa.select(UserUpgrade).where(
-        UserUpgrade.purchaser_id == purchaser.id, UserUpgrade.recipient_id == recipient.id,
-        UserUpgrade.type == upgrade_type, UserUpgrade.status == S.PENDING,
-        UserUpgrade.checkout_url.is_not(None), UserUpgrade.checkout_expires_at > soon,
-    ).order_by(UserUpgrade.id.desc()).limit(1))
+    return _same_purchase(purchaser, recipient, upgrade_type,
+                          UserUpgrade.checkout_url.is_not(None),
+                          UserUpgrade.checkout_expires_at > soon)
 
 
 def upgrade_being_opened(purchaser: User, recipient: User,
                          upgrade_type: UpgradeType) -> UserUpgrade | None:
     """The same purchase, just started by another request still opening its Checkout Session."""
     since = utcnow() - timedelta(seconds=gateway.REQUEST_BUDGET_SECONDS)
-    return db.session.scalar(sa.select(UserUpgrade).where(
-        UserUpgrade.purchaser_id == purchaser.id, UserUpgrade.recipient_id == recipient.id,
-        UserUpgrade.type == upgrade_type, UserUpgrade.status == S.PENDING,
-        UserUpgrade.checkout_url.is_(None), UserUpgrade.created_at > since,
-    ).order_by(UserUpgrade.id.desc()).limit(1))
+    return _same_purchase(purchaser, recipient, upgrade_type,
+                          UserUpgrade.checkout_url.is_(None), UserUpgrade.created_at > since)
 
 
 def begin_purchase(purchaser: User, recipient: User,
