@@ -21,9 +21,19 @@ def emit(store, type_, obj, previous=None):
 
 
 def changed(before, after):
-    """Stripe's `previous_attributes`: old values of the top-level keys that changed."""
-    return {k: public(v) for k, v in before.items()
-            if not k.startswith("_") and after.get(k) != v}
+    """Stripe's `previous_attributes`: the old values of what changed. Within a hash
+    only its changed keys appear (`{"card": {"exp_year": 2034}}`); a list, or a value
+    that was or became something other than a hash, appears whole."""
+    previous = {}
+    for key in {**before, **after}:
+        old, new = before.get(key), after.get(key)
+        if key.startswith("_") or new == old:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            previous[key] = changed(old, new)
+        else:
+            previous[key] = public(old)
+    return previous
 
 
 def emit_updated(store, type_, obj, before):
