@@ -145,5 +145,6 @@ def register_all(app):
         portal,
         products_prices,
         subscriptions,
+        tax_ids,
     )
     app.register_blueprint(bp)

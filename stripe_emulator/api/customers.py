@@ -1,15 +1,16 @@
-"""Customers."""
-from ..errors import InvalidRequest, missing
+"""Customers (their tax IDs are in tax_ids.py)."""
+from .. import tax_ids
+from ..errors import InvalidRequest, missing_param
 from ..events import emit, emit_updated
-from ..params import ADDRESS, LIST, PAGE, merge_metadata
+from ..params import ADDRESS, LIST, merge_metadata
 from ..shapes import address
 from ..shapes.catalog import deleted
 from ..shapes.customers import customer as customer_shape
-from ..shapes.customers import tax_id as tax_id_shape
 from ..store import snapshot
-from . import fetch, paginate, require, route
+from . import fetch, paginate, route
 from .search import SCHEMA as SEARCH
 from .search import search
+from .tax_ids import add as add_tax_id
 
 FIELDS = {"email": "str", "name": "str", "description": "str", "phone": "str",
           "address": ADDRESS, "metadata": "map", "preferred_locales": ["str"],
@@ -41,14 +42,30 @@ def _apply(st, cus, params):
     cus.update({k: (v if v != "" else None) for k, v in params.items()})
 
 
-@route("/customers", ["POST"], {**FIELDS, "payment_method": "str"})
+def _tax_id_data(entries):
+    """Check every `tax_id_data` entry before anything is created."""
+    checked = []
+    for i, entry in enumerate(entries or []):
+        for key in ("type", "value"):
+            if not entry.get(key):
+                raise missing_param(f"tax_id_data[{i}][{key}]")
+        value = tax_ids.check(entry["type"], entry["value"], f"tax_id_data[{i}][value]")
+        checked.append((entry["type"], value))
+    return checked
+
+
+@route("/customers", ["POST"], {**FIELDS, "payment_method": "str", "tax_id_data": [
+    {"type": tax_ids.TYPES, "value": "str"}]})
 def create_customer(st, params):
     from ..ops.payments import attach, resolve_pm
     pm_id = params.pop("payment_method", None)
+    new_tax_ids = _tax_id_data(params.pop("tax_id_data", None))
     cus = st.add(customer_shape(st.now()))
     settings = params.pop("invoice_settings", None)
     _apply(st, cus, params)
     emit(st, "customer.created", cus)
+    for type_, value in new_tax_ids:
+        add_tax_id(st, cus, type_, value)
     if pm_id:
         attach(st, resolve_pm(st, pm_id), cus)
     if settings:
@@ -95,39 +112,3 @@ def list_customers(st, params):
 def search_customers(st, params):
     return search(st.all("customer"), params.get("query", ""), params,
                   "/v1/customers/search")
-
-
-@route("/customers/<ident>/tax_ids", ["POST"], {"type": "str", "value": "str"})
-def create_tax_id(st, params, ident):
-    require(params, "type", "value")
-    cus = fetch(st, ident, "customer")
-    txi = st.add(tax_id_shape(st.now(), cus["id"], params["type"], params["value"]))
-    emit(st, "customer.tax_id.created", txi)
-    return txi
-
-
-def _tax_id(st, customer_id, ident):
-    txi = st.get(ident, "tax_id")
-    if txi is None or txi["customer"] != customer_id:
-        raise missing("tax_id", ident)
-    return txi
-
-
-@route("/customers/<ident>/tax_ids/<txi_id>")
-def retrieve_tax_id(st, params, ident, txi_id):
-    return _tax_id(st, ident, txi_id)
-
-
-@route("/customers/<ident>/tax_ids/<txi_id>", ["DELETE"])
-def delete_tax_id(st, params, ident, txi_id):
-    txi = _tax_id(st, ident, txi_id)
-    st.remove(txi_id)
-    emit(st, "customer.tax_id.deleted", txi)
-    return deleted(txi)
-
-
-@route("/customers/<ident>/tax_ids", schema=PAGE)
-def list_tax_ids(st, params, ident):
-    fetch(st, ident, "customer")
-    items = [t for t in st.all("tax_id") if t["customer"] == ident]
-    return paginate(items, params, f"/v1/customers/{ident}/tax_ids")

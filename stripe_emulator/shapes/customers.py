@@ -1,6 +1,7 @@
 """customer, payment_method, setup_intent."""
 import secrets
 
+from .. import tax_ids
 from ..store import new_id
 from . import address as _address
 
@@ -89,13 +90,10 @@ def setup_intent(now, **fields):
 
 
 def tax_id(now, customer_id, type_, value):
-    country = value[:2].upper() if type_ == "eu_vat" else type_.split("_")[0].upper()
     return {
-        "id": new_id("txi"), "object": "tax_id", "country": country, "created": now,
-        "customer": customer_id, "livemode": False,
+        "id": new_id("txi"), "object": "tax_id", "country": tax_ids.country(type_, value),
+        "created": now, "customer": customer_id, "livemode": False,
         "owner": {"customer": customer_id, "type": "customer", "customer_account": None},
-        "type": type_, "value": value,
-        "verification": {"status": "pending", "verified_address": None,
-                         "verified_name": None},
+        "type": type_, "value": value, "verification": tax_ids.verification(type_),
         "customer_account": None,
     }
