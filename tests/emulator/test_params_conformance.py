@@ -36,6 +36,8 @@ OPERATIONS = {
     ("POST", "/customers/<ident>"): "CustomerUpdateParams",
     ("DELETE", "/customers/<ident>"): "CustomerDeleteParams",
     ("GET", "/customers/<ident>/payment_methods"): "CustomerPaymentMethodListParams",
+    ("GET", "/customers/<ident>/payment_methods/<pm_id>"):
+        "CustomerPaymentMethodRetrieveParams",
     ("GET", "/customers/<ident>/tax_ids"): "CustomerTaxIdListParams",
     ("GET", "/customers/<ident>/tax_ids/<txi_id>"): "CustomerTaxIdRetrieveParams",
     ("POST", "/customers/<ident>/tax_ids"): "CustomerTaxIdCreateParams",
@@ -59,6 +61,7 @@ OPERATIONS = {
     ("GET", "/payment_methods"): "PaymentMethodListParams",
     ("GET", "/payment_methods/<ident>"): "PaymentMethodRetrieveParams",
     ("POST", "/payment_methods"): "PaymentMethodCreateParams",
+    ("POST", "/payment_methods/<ident>"): "PaymentMethodUpdateParams",
     ("POST", "/payment_methods/<ident>/attach"): "PaymentMethodAttachParams",
     ("POST", "/payment_methods/<ident>/detach"): "PaymentMethodDetachParams",
     ("GET", "/prices"): "PriceListParams",
