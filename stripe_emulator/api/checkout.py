@@ -1,5 +1,5 @@
 """Checkout Sessions: create, retrieve (with `expand[]=line_items`), list, expire."""
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, missing_param
 from ..events import emit
 from ..ops import checkout as checkout_ops
 from ..ops.payments import method_types
@@ -95,6 +95,10 @@ def create_session(st, params):
     if params.get("ui_mode", "hosted_page") != "hosted_page":
         raise InvalidRequest("The Stripe emulator serves only hosted Checkout pages "
                              "(ui_mode=hosted_page).", param="ui_mode")
+    if params["mode"] == "setup" and not params.get("currency") and \
+            params.get("allowed_payment_method_types") is None:
+        # Dynamic payment methods need the currency to know which methods to offer.
+        raise missing_param("currency")
     types = method_types(params.get("allowed_payment_method_types"),
                          params.get("excluded_payment_method_types"))
     if not types:
@@ -129,9 +133,10 @@ def create_session(st, params):
         if params.get(key):
             session[key]["enabled"] = params[key].get("enabled", False)
     if params["mode"] == "setup":
+        data = params.get("setup_intent_data") or {}
         si = st.add(setup_intent(now, customer=params.get("customer"),
-                                 metadata=(params.get("setup_intent_data") or {})
-                                 .get("metadata") or {}))
+                                 metadata=data.get("metadata") or {},
+                                 description=data.get("description")))
         session["setup_intent"] = si["id"]
         emit(st, "setup_intent.created", si)
     session["_line_items"] = items
