@@ -119,3 +119,20 @@ def portal_payment_method(ident):
         except StripeError as exc:
             return _page(st, session, exc.message, exc.status)
         return _done(st, session)
+
+
+@bp.post("/billing_portal/<ident>/payment_methods/<pm_id>")
+def portal_card_action(ident, pm_id):
+    """Make one of the customer's cards the default, or remove one."""
+    st = _store()
+    action = request.form.get("action")
+    verbs = {"default": portal_ops.set_default_card, "remove": portal_ops.remove_card}
+    with st.lock:
+        session = _session(st, ident)
+        if action not in verbs:
+            return _page(st, session, "Unknown action.", 400)
+        try:
+            verbs[action](st, session, pm_id)
+        except StripeError as exc:
+            return _page(st, session, exc.message, exc.status)
+        return _done(st, session)

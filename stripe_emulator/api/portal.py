@@ -81,6 +81,11 @@ def _apply(st, config, params):
         products = config["_products"]
     if merged["subscription_update"]["enabled"] and not products:
         raise missing_param("features[subscription_update][products]")
+    if merged["subscription_update"]["enabled"] and \
+            not merged["payment_method_update"]["enabled"]:
+        # Stripe's rule: a plan switch may need a new card.
+        raise InvalidRequest("Cannot enable subscription updates while payment method "
+                             "update is disabled.")
     if "metadata" in params:
         params["metadata"] = merge_metadata(config["metadata"], params["metadata"])
     config.update(features=merged, _products=products)

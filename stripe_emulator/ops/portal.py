@@ -1,13 +1,13 @@
 """What a person can do in the hosted billing portal: cancel (as the configuration
-says), resume, switch price, replace the card. Each goes through the same verbs as the
-API, so it emits the same events."""
+says), resume, switch price, add a card, make one the default, remove one. Each goes
+through the same verbs as the API, so it emits the same events."""
 from ..errors import InvalidRequest
 from ..events import emit_updated
 from ..shapes.portal import configuration as configuration_shape
 from ..store import snapshot
 from . import changes
 from . import subscriptions as subs
-from .payments import attach, new_card_pm
+from .payments import attach, detach, new_card_pm
 
 # The portal settings "saved in the Dashboard" that sessions without a `configuration`
 # use: cancel at period end, card updates and invoice history, no plan switching.
@@ -86,13 +86,24 @@ def switch(st, session, sub, price_id):
     return changes.apply(st, change, before)
 
 
-def replace_card(st, session, number):
-    """Save a new card and make it the default for the customer and its subscriptions."""
+def _card_updates(st, session):
+    """The session's customer, if its configuration lets a person manage cards."""
     feats, _ = features(st, session)
     if not feats["payment_method_update"]["enabled"]:
         raise InvalidRequest("Updating payment methods is turned off in this portal.")
-    customer = st.get(session["customer"], "customer")
-    pm = attach(st, new_card_pm(st, number), customer)
+    return st.get(session["customer"], "customer")
+
+
+def _card_of(st, customer, pm_id):
+    pm = st.get(pm_id, "payment_method")
+    if pm is None or pm["customer"] != customer["id"]:
+        raise InvalidRequest("That card is not one of this customer's.")
+    return pm
+
+
+def _make_default(st, customer, pm):
+    """The card becomes the default of the customer and of its live subscriptions that
+    name a default card."""
     before = snapshot(customer)
     customer["invoice_settings"]["default_payment_method"] = pm["id"]
     emit_updated(st, "customer.updated", customer, before)
@@ -102,4 +113,28 @@ def replace_card(st, session, number):
             before = snapshot(sub)
             sub["default_payment_method"] = pm["id"]
             emit_updated(st, "customer.subscription.updated", sub, before)
+
+
+def replace_card(st, session, number):
+    """Save a new card and make it the default for the customer and its subscriptions."""
+    customer = _card_updates(st, session)
+    pm = attach(st, new_card_pm(st, number), customer)
+    _make_default(st, customer, pm)
     return pm
+
+
+def set_default_card(st, session, pm_id):
+    customer = _card_updates(st, session)
+    pm = _card_of(st, customer, pm_id)
+    _make_default(st, customer, pm)
+    return pm
+
+
+def remove_card(st, session, pm_id):
+    """Detach a card that is not the default (the portal offers no way to remove that)."""
+    customer = _card_updates(st, session)
+    pm = _card_of(st, customer, pm_id)
+    if customer["invoice_settings"]["default_payment_method"] == pm["id"]:
+        raise InvalidRequest("The default card cannot be removed; make another card the "
+                             "default first.")
+    return detach(st, pm)
