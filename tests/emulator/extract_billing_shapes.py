@@ -1,6 +1,6 @@
 """Extract the shapes of the billing objects the emulator serves beyond
 tests/data/stripe_shapes.json (invoice items, portal configurations, and the nested
-hashes subscriptions, prorations and portal flows use) into
+hashes subscriptions, prorations, portal flows and tax IDs use) into
 tests/emulator/data/billing_shapes.json, the same way scripts/extract_stripe_shapes.py
 does for the rest, so a fresh clone needs no ../shared.
 
@@ -30,6 +30,8 @@ NESTED = [
     ("billing_portal.session", "flow.after_completion"),
     ("billing_portal.session", "flow.subscription_update_confirm"),
     ("billing_portal.session", "flow.subscription_update_confirm.items"),
+    ("tax_id", "owner"),
+    ("tax_id", "verification"),
 ]
 
 
