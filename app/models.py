@@ -1,7 +1,7 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 
 from app.auth.models import User  # noqa: F401
-from app.billing.models import BillingInfo  # noqa: F401
+from app.billing.models import BillingInfo, PaymentMethod  # noqa: F401
 from app.catalog.models import CatalogPrice  # noqa: F401
 from app.subscriptions.models import (  # noqa: F401
     CancellationWaiver,

@@ -1,0 +1,1 @@
+"""Card actions of `/settings/billing`: add (setup-mode Checkout), reorder, default, remove."""

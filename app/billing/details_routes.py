@@ -1,0 +1,1 @@
+"""Billing details actions (name, address, tax id), saved on the Stripe customer."""
