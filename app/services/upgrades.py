@@ -74,30 +74,34 @@ def upgrade_for_session(session: CheckoutSessionView) -> UserUpgrade | None:
 
 
 @functools.cache
-def _by_payment() -> sa.Select[UserUpgrade]:
-    # Built once: a charge of something else (most charges) costs one cached query.
-    return (sa.select(UserUpgrade).where(sa.or_(
-        UserUpgrade.stripe_payment_intent_id == sa.bindparam("pi"),
-        UserUpgrade.stripe_charge_id == sa.bindparam("charge"),
-        UserUpgrade.id == sa.bindparam("upgrade_id"))).with_for_update()
-        .execution_options(populate_existing=True))
+def _by_payment() -> sa.Select[tuple[int, str | None, str | None]]:
+    """The ids a payment may name, locked: Core, built once. A charge of something else
+    (most charges) costs this one light query and loads no object."""
+    table = UserUpgrade.__table__
+    return (sa.select(table.c.id, table.c.stripe_payment_intent_id, table.c.stripe_charge_id)
+            .where(sa.or_(table.c.stripe_payment_intent_id == sa.bindparam("pi"),
+                          table.c.stripe_charge_id == sa.bindparam("charge"),
+                          table.c.id == sa.bindparam("upgrade_id")))
+            .with_for_update())
 
 
 def upgrade_for_payment(payment_intent_id: str | None, charge_id: str | None,
                         metadata: UpgradeMetadata | None = None) -> UserUpgrade | None:
     """The upgrade paid by a payment intent or charge (or named in metadata), in that order
-    of trust; one locked query (a NULL parameter matches nothing)."""
+    of trust; locked and freshly loaded (a NULL parameter matches nothing)."""
     upgrade_id = _ours(metadata) if metadata is not None else None
     if not (payment_intent_id or charge_id or upgrade_id):
         return None
-    found = db.session.scalars(_by_payment(), {"pi": payment_intent_id, "charge": charge_id,
-                                               "upgrade_id": upgrade_id}).all()
+    found = db.session.connection().execute(_by_payment(), {
+        "pi": payment_intent_id, "charge": charge_id, "upgrade_id": upgrade_id}).all()
     trusted_first = (("stripe_payment_intent_id", payment_intent_id),
                      ("stripe_charge_id", charge_id), ("id", upgrade_id))
-    for attribute, value in trusted_first:
-        match = next((u for u in found if value and getattr(u, attribute) == value), None)
+    for column, value in trusted_first:
+        match = next((row.id for row in found if value and row._mapping[column] == value),
+                     None)
         if match is not None:
-            return match
+            return db.session.get(UserUpgrade, match, populate_existing=True,
+                                  with_for_update=True)
     return None
 
 
@@ -214,7 +218,7 @@ def apply_charge_refund(charge: ChargeView, *, event_id: str | None = None) -> U
     """A charge was refunded at Stripe: a full refund refunds its upgrade."""
     upgrade = upgrade_for_payment(charge.payment_intent, charge.id, charge.metadata)
     if upgrade is None:
-        log.info("charge %s refunded: no upgrade of ours, ignored (event %s)",
+        log.debug("charge %s refunded: no upgrade of ours, ignored (event %s)",
                  charge.id, event_id)
         return None
     full = charge.refunded or (charge.amount > 0 and charge.amount_refunded >= charge.amount)

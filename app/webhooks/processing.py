@@ -21,12 +21,9 @@ waits for the first transaction, then does nothing, and its UPDATE finds the eve
 processed (no row), or claims it if the first rolled back and left it unprocessed.
 """
 
-import contextlib
 import enum
-import functools
 import json
 import logging
-import threading
 import typing
 
 import sqlalchemy as sa
@@ -35,7 +32,9 @@ from app.auth.models import utcnow
 from app.billing import gateway
 from app.billing.errors import BillingError
 from app.extensions import db
+from app.webhooks import eventlog
 from app.webhooks.envelope import Columns, MalformedObject, columns, envelope, event_for
+from app.webhooks.eventlog import event_log
 from app.webhooks.models import StripeEvent
 from app.webhooks.registry import HANDLERS, Event, Registration, RetryLater
 
@@ -67,7 +66,7 @@ def receive(body: str, payload: dict[str, typing.Any] | None = None, *,
     payload = json.loads(body) if payload is None else payload
     row = columns(body, payload)
     if payload["type"] in HANDLERS and already_processed(row):
-        log.info("stripe event %s (%s): duplicate", row.stripe_id, row.type)
+        log.debug("stripe event %s (%s): duplicate", row.stripe_id, row.type)
         return Outcome.DUPLICATE
     try:
         outcome, note, handling = _prepare(payload)
@@ -94,7 +93,9 @@ def receive(body: str, payload: dict[str, typing.Any] | None = None, *,
         return _keep_failed(row, f"{type(exc).__name__}: {exc}", Outcome.FAILED)
     if not claimed:
         outcome = Outcome.DUPLICATE
-    log.info("stripe event %s (%s): %s", row.stripe_id, row.type, outcome.value)
+    # Every event is in the event log (`flask billing events`); handlers log what they
+    # change. A line per delivery here would cost more than storing the event does.
+    log.debug("stripe event %s (%s): %s", row.stripe_id, row.type, outcome.value)
     return outcome
 
 
@@ -130,29 +131,22 @@ def _log_failure(row: Columns, exc: Exception, tracebacks: bool) -> None:
 
 
 def _claim(connection: sa.Connection, row: Columns, note: str | None) -> bool:
-    """Store the event as processed, or mark a stored unprocessed one so. False if it was
-    processed before: a duplicate, with nothing to do.
-
-    Two statements, the second only for an event stored before: INSERT … ON CONFLICT DO
-    NOTHING, then UPDATE … WHERE processed_at IS NULL. Neither writes (nor, on PostgreSQL,
-    locks) the row of an event already processed, so a duplicate costs no commit to disk."""
+    """Store the event as processed, or mark a stored unprocessed one so, in one statement
+    (app/webhooks/eventlog.py). False if it was processed before: a duplicate, with nothing
+    to do; its row is neither written nor locked, so a duplicate costs no commit to disk."""
     now = utcnow()
-    statements = _statements(connection.dialect.name)
-    values = {**_values(row), "received_at": now, "processed_at": now, "attempts": 1,
-              "note": note, "last_error": None}
-    if connection.execute(statements.insert, values).scalar() is not None:
-        return True
-    return connection.execute(statements.retake, {"event_id": row.stripe_id,
-                                                  "processed_at": now, "note": note}
-                              ).scalar() is not None
+    return eventlog.statements(connection.dialect).claim.run(
+        eventlog.driver_connection(connection),
+        {**_values(row), "received_at": now, "processed_at": now, "attempts": 1,
+         "note": note, "last_error": None}) is not None
 
 
 def already_processed(row: Columns) -> bool:
     """Whether the event was processed before, read on the event log's own connection: a
     redelivery of a handled event is answered without opening a transaction for it."""
     with event_log() as connection:
-        return connection.execute(_statements(connection.dialect.name).processed,
-                                  {"event_id": row.stripe_id}).first() is not None
+        return eventlog.statements(connection.dialect).processed.run(
+            eventlog.driver_connection(connection), {"stripe_id": row.stripe_id}) is not None
 
 
 def _keep_failed(row: Columns, error: str, outcome: Outcome) -> Outcome:
@@ -160,10 +154,10 @@ def _keep_failed(row: Columns, error: str, outcome: Outcome) -> Outcome:
     DUPLICATE if a delivery processed it meanwhile (or before)."""
     try:
         with event_log() as connection:
-            kept = connection.execute(_statements(connection.dialect.name).fail, {
-                **_values(row), "received_at": utcnow(), "processed_at": None,
-                "attempts": 1, "note": None, "last_error": error[:2000],
-            }).scalar()
+            kept = eventlog.statements(connection.dialect).fail.run(
+                eventlog.driver_connection(connection), {
+                    **_values(row), "received_at": utcnow(), "processed_at": None,
+                    "attempts": 1, "note": None, "last_error": error[:2000]})
     except sa.exc.SQLAlchemyError:
         log.exception("stripe event %s (%s): could not record the failure", row.stripe_id,
                       row.type)
@@ -171,63 +165,6 @@ def _keep_failed(row: Columns, error: str, outcome: Outcome) -> Outcome:
     return outcome if kept is not None else Outcome.DUPLICATE
 
 
-_held = threading.local()
-
-
-@contextlib.contextmanager
-def event_log() -> typing.Iterator[sa.Connection]:
-    """This thread's connection for writing the event log alone, in autocommit: each
-    statement is its own transaction (no BEGIN/COMMIT round trips), and the connection is
-    kept between requests like the floor's in bench/ (no pool checkout per event). One that
-    fails is dropped, so a database restart costs one failed delivery, which Stripe retries."""
-    engine = db.engine
-    held: tuple[sa.Engine, sa.Connection] | None = getattr(_held, "connection", None)
-    if held is None or held[0] is not engine or held[1].invalidated or held[1].closed:
-        if held is not None and not held[1].closed:
-            # Another engine (a new app in this process): close the old one for real, as
-            # its pool may be gone and would otherwise keep it open.
-            held[1].invalidate()
-        held = engine, engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        _held.connection = held
-    try:
-        yield held[1]
-    except sa.exc.DBAPIError:
-        _held.connection = None
-        held[1].invalidate()
-        raise
-
-
-def _values(row: Columns) -> dict[str, typing.Any]:
+def _values(row: Columns) -> eventlog.Values:
     return {"stripe_id": row.stripe_id, "type": row.type, "livemode": row.livemode,
             "created": row.created, "payload": row.payload}
-
-
-class _Statements(typing.NamedTuple):
-    insert: sa.Insert  # … ON CONFLICT DO NOTHING RETURNING id
-    retake: sa.Update  # SET processed_at … WHERE stripe_id = … AND unprocessed RETURNING id
-    processed: sa.Select[tuple[int]]  # the id of the event if it was processed
-    fail: sa.Insert  # … DO UPDATE SET last_error, attempts + 1 WHERE unprocessed RETURNING id
-
-
-@functools.cache
-def _statements(dialect: str) -> _Statements:
-    """The event log's statements, built once per dialect (both speak ON CONFLICT)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = typing.cast(sa.Table, StripeEvent.__table__)  # a declarative model's Table
-    unprocessed = table.c.processed_at.is_(None)
-    this_event = table.c.stripe_id == sa.bindparam("event_id")
-    fail = insert(table)
-    return _Statements(
-        insert=insert(table).on_conflict_do_nothing(index_elements=[table.c.stripe_id])
-        .returning(table.c.id),
-        retake=sa.update(table).where(this_event, unprocessed).values(
-            processed_at=sa.bindparam("processed_at"), note=sa.bindparam("note"),
-            last_error=None, attempts=table.c.attempts + 1).returning(table.c.id),
-        processed=sa.select(table.c.id).where(this_event, table.c.processed_at.is_not(None)),
-        fail=fail.on_conflict_do_update(
-            index_elements=[table.c.stripe_id], where=unprocessed,
-            set_={"last_error": fail.excluded.last_error, "attempts": table.c.attempts + 1},
-        ).returning(table.c.id),
-    )
