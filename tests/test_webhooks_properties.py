@@ -18,6 +18,9 @@ from hypothesis import strategies as st
 
 from app import handlers  # noqa: F401  (registers every handler, as create_app does)
 from app.auth.models import User
+from app.billing import gateway
+from app.billing.customers import customer_for
+from app.billing.models import PaymentMethod
 from app.extensions import db
 from app.upgrades.models import UserUpgrade
 from app.webhooks.models import StripeEvent
@@ -59,6 +62,12 @@ READS = {
                      "latest_invoice": "str dict null", "metadata": "dict"},
     "invoice": {"id": "str", "customer": "str dict", "amount_paid": "int", "amount_due": "int",
                 "currency": "str", "created": "int", "parent": "dict null"},
+    "payment_method": {"id": "str", "customer": "str dict null"},
+    "customer": {"id": "str"},
+    "setup_intent": {"id": "str", "status": "str", "customer": "str dict null",
+                     "payment_method": "str dict null"},
+    "setup checkout": {"id": "str", "status": "str null", "customer": "str dict null",
+                       "setup_intent": "str dict null"},
 }
 # Our keys in metadata: optional (absent on objects that are not ours).
 METADATA = {"metadata.kind": "str null", "metadata.upgrade_id": "str null",
@@ -73,14 +82,22 @@ def app_config(emulated_config):
 
 @pytest.fixture
 def world(app, make_user, client):
-    """Two upgrades of ours (one complete, one pending) and a subscription of carol's."""
+    """Two upgrades of ours (one complete, one pending), a subscription of carol's, and a
+    card of dave's (at the emulator: the card handlers ask Stripe)."""
     alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
     done, pending = make_upgrade(app, alice), make_upgrade(app, bob, upgrade_type="platinum")
     post(client, json.dumps(event("checkout.session.completed", session(done))))
     customer = with_customer(app, carol)
     post(client, json.dumps(event("customer.subscription.created",
                                   subscription("sub_carol", customer), created=1_700_000_000)))
-    return {"done": done, "pending": pending, "customer": customer}
+    dave = make_user("dave")
+    with app.app_context():
+        card_customer = customer_for(db.session.get(User, dave.id))
+        db.session.commit()
+        card = gateway.client().v1.payment_methods.attach(
+            "pm_card_visa", params={"customer": card_customer}).id
+    return {"done": done, "pending": pending, "customer": customer,
+            "card_customer": card_customer, "card": card}
 
 
 def post(client, body: str):
@@ -98,7 +115,10 @@ def snapshot(app) -> tuple:
             UserUpgrade.disputed_at, UserUpgrade.receipt_url, UserUpgrade.level_before,
             UserUpgrade.stripe_payment_intent_id, UserUpgrade.stripe_charge_id,
         ).order_by(UserUpgrade.id)).all()
-        return tuple(users), tuple(upgrades)
+        cards = db.session.execute(sa.select(
+            PaymentMethod.stripe_payment_method_id, PaymentMethod.billing_info_id,
+            PaymentMethod.priority, PaymentMethod.exp_year).order_by(PaymentMethod.id)).all()
+        return tuple(users), tuple(upgrades), tuple(cards)
 
 
 def stored_error(app, event_id: str) -> str | None:
@@ -145,6 +165,15 @@ def examples(world: dict) -> list[tuple[str, str, Any]]:
     """(event type, kind, object) for each handled type and each kind of object it takes,
     built from Stripe's example objects and about our own records."""
     ids, pending, customer = world["done"], world["pending"], world["customer"]
+    card, card_customer = world["card"], world["card_customer"]
+    payment_method = stripe_object("payment_method", id=card, customer=card_customer)
+    setup_intent = stripe_object("setup_intent", id="seti_x", customer=card_customer,
+                                 payment_method=card, status="succeeded")
+    setup_session = stripe_object("checkout.session", id="cs_setup", mode="setup",
+                                  customer=card_customer, setup_intent="seti_x",
+                                  status="complete")
+    customer_object = stripe_object("customer", id=card_customer)
+    customer_object["invoice_settings"]["default_payment_method"] = card
     sub_session = stripe_object("checkout.session", id="cs_sub", mode="subscription",
                                 customer=customer, subscription="sub_carol", status="complete",
                                 metadata={"kind": "subscription"})
@@ -166,6 +195,13 @@ def examples(world: dict) -> list[tuple[str, str, Any]]:
             "customer.subscription.deleted", "customer.subscription.trial_will_end")],
         ("invoice.paid", "invoice", invoice("sub_carol", customer)),
         ("invoice.payment_failed", "invoice", invoice("sub_carol", customer, status="open")),
+        *[(t, "payment_method", payment_method) for t in (
+            "payment_method.attached", "payment_method.updated",
+            "payment_method.automatically_updated")],
+        ("payment_method.detached", "payment_method", {**payment_method, "customer": None}),
+        ("customer.updated", "customer", customer_object),
+        ("setup_intent.succeeded", "setup_intent", setup_intent),
+        ("checkout.session.completed", "setup checkout", setup_session),
     ]
 
 
@@ -197,7 +233,8 @@ def _read_fields() -> list[tuple[int, str]]:
                                                         "charge": "ch", "amount": 1},
                                                "pending": {"id": 2, "session": "cs2", "pi": "p",
                                                            "charge": "c", "amount": 1},
-                                               "customer": "cus"})]
+                                               "customer": "cus", "card_customer": "cus2",
+                                               "card": "pm"})]
     return [(i, path) for i, kind in enumerate(kinds)
             for path in sorted({**READS[kind], **METADATA})]
 

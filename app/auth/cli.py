@@ -7,6 +7,7 @@ import click
 from app.access import access_for
 from app.auth.forms import check_username
 from app.auth.models import Level, User, find_by_email, find_by_username
+from app.billing.cards import cards_for
 from app.commands import OperatorGroup, read_stdin_line
 from app.extensions import db
 from app.money import format_money
@@ -45,6 +46,10 @@ def user_summary(user: User) -> dict:
         "access": access_for(user).as_dict(),
         "upgrades": upgrade_summaries(user),
         **subscription_summary(user),
+        "cards": [{"id": card.stripe_payment_method_id, "brand": card.brand,
+                   "last4": card.last4, "exp_month": card.exp_month,
+                   "exp_year": card.exp_year, "priority": card.priority}
+                  for card in cards_for(user)],
     }
 
 
@@ -110,6 +115,11 @@ def show(email: str, as_json: bool) -> None:
         trial = f", trial ends {sub['trial_end'][:10]}" if sub["status"] == "trialing" else ""
         click.echo(f"Subscription: {sub['id']} {sub['status']}, {sub['interval']}{trial}, "
                    f"{ends} {sub['current_period_end'][:10]}")
+    click.echo(f"Cards: {len(summary['cards']) or 'none'}")
+    for card in summary["cards"]:
+        default = " (default)" if card["priority"] == 1 else ""
+        click.echo(f"  {card['priority']}. {card['brand']} ending {card['last4']}, expires "
+                   f"{card['exp_month']:02d}/{card['exp_year']}{default}")
     click.echo(f"Upgrades: {len(summary['upgrades']) or 'none'}")
     for upgrade in summary["upgrades"]:
         amount = format_money(upgrade["amount"], upgrade["currency"])

@@ -1,0 +1,55 @@
+"""The Stripe objects the card handlers read, as strict typed views."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from app.billing.objects import ExpandableId, StripeId, StripeView
+
+
+class CardView(StripeView):
+    brand: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+    exp_month: Annotated[int, Field(ge=1, le=12)]
+    exp_year: Annotated[int, Field(ge=1970, le=9999)]
+
+
+class PaymentMethodRef(StripeView):
+    """What an event about a payment method is read for: which one, and whose."""
+
+    id: StripeId
+    customer: ExpandableId | None
+
+
+class PaymentMethodView(PaymentMethodRef):
+    """A payment method as fetched: what a card row keeps of it."""
+
+    card: CardView | None = None  # only for type "card"
+
+
+class InvoiceSettings(StripeView):
+    default_payment_method: ExpandableId | None
+
+
+class CustomerRef(StripeView):
+    id: StripeId
+
+
+class CustomerView(CustomerRef):
+    invoice_settings: InvoiceSettings
+
+
+class SetupIntentView(StripeView):
+    id: StripeId
+    status: str
+    customer: ExpandableId | None
+    payment_method: ExpandableId | None
+
+
+class SetupCheckoutView(StripeView):
+    """A setup-mode Checkout Session: it saves a card and charges nothing."""
+
+    id: StripeId
+    status: Literal["open", "complete", "expired"] | None
+    customer: ExpandableId | None
+    setup_intent: ExpandableId | None
