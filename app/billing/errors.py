@@ -50,3 +50,19 @@ class CatalogNotSynced(BillingError):
                        "payment provider. Nothing was charged.")
     default_operator_message = ("The catalog is not synced with Stripe: run "
                                 "`flask billing sync-catalog`.")
+
+
+class InvalidBillingDetails(BillingError):
+    """Stripe refused a billing detail the customer can correct (a tax ID's format, a postal
+    code). `field` names the detail (a field of the billing details form); `str()` says what
+    to fix, for that field."""
+
+    status = 422
+    default_message = "Please check this field."
+    default_operator_message = "Stripe refused a billing detail as invalid."
+
+    def __init__(self, field: str, message: str | None = None, *, code: str | None = None,
+                 operator_message: str | None = None):
+        super().__init__(message, operator_message=operator_message)
+        self.field = field
+        self.code = code  # Stripe's error code, e.g. "tax_id_invalid"

@@ -15,6 +15,9 @@ import stripe
 from flask import current_app
 from stripe.params import (
     CustomerCreateParams,
+    CustomerRetrieveParams,
+    CustomerTaxIdCreateParams,
+    CustomerUpdateParams,
     EventListParams,
     InvoiceCreatePreviewParams,
     PriceCreateParams,
@@ -34,6 +37,7 @@ from app.billing.errors import (
     BillingDisabled,
     BillingError,
     CardDeclined,
+    InvalidBillingDetails,
     StripeRejected,
     StripeUnavailable,
 )
@@ -148,7 +152,7 @@ def create_price(params: PriceCreateParams, idempotency_key: str) -> stripe.Pric
 # --- checkout ------------------------------------------------------------------------
 
 def create_checkout_session(params: CheckoutSessionCreateParams,
-                            idempotency_key: str) -> stripe.checkout.Session:
+                            idempotency_key: str | None) -> stripe.checkout.Session:
     with translated_errors("create checkout session"):
         return client().v1.checkout.sessions.create(params=params,
                                                     options=_options(idempotency_key))
@@ -260,6 +264,87 @@ def preview_invoice(params: InvoiceCreatePreviewParams) -> stripe.Invoice:
         return client().v1.invoices.create_preview(params=params)
 
 
+# --- customer details: name, address, tax ids ---------------------------------------------
+
+# Refusals a person can fix by correcting what they typed, by Stripe's error code: the
+# billing detail at fault (a field of the details form), when the code alone says which.
+CORRECTABLE_CODES: dict[str, str | None] = {
+    "tax_id_invalid": "tax_value", "postal_code_invalid": "postal_code",
+    "country_code_invalid": "country", "invalid_characters": None}
+# The detail a refusal's `param` names, on a customer update or a tax ID create.
+DETAIL_OF_PARAM = {
+    "name": "name", "address[line1]": "line1", "address[line2]": "line2",
+    "address[city]": "city", "address[postal_code]": "postal_code",
+    "address[country]": "country", "value": "tax_value", "type": "tax_type"}
+
+
+@contextmanager
+def _details_errors(action: str) -> Iterator[None]:
+    """`translated_errors`, with Stripe's invalid_request_errors taken first: a correctable
+    one becomes InvalidBillingDetails, the rest StripeRejected. Both are logged by code and
+    parameter only: Stripe's message may quote the name or address we sent."""
+    with translated_errors(action):
+        try:
+            yield
+        except stripe.InvalidRequestError as exc:
+            code, param = exc.code or "", exc.param or ""
+            detail = DETAIL_OF_PARAM.get(param) or CORRECTABLE_CODES.get(code)
+            if code in CORRECTABLE_CODES and detail is not None:
+                log.info("stripe: %s: %s refused (%s)", action, detail, code)
+                raise InvalidBillingDetails(detail, code=code,
+                                            operator_message=for_operators(action, exc)) from exc
+            log.error("stripe: %s rejected: %s on %s", action, code or "invalid_request_error",
+                      param or "the request")
+            raise StripeRejected(operator_message=for_operators(action, exc)) from exc
+
+
+def retrieve_customer_details(customer_id: str) -> stripe.Customer | None:
+    """The customer with its tax IDs (`expand`), or None if Stripe has none (or deleted it)."""
+    params: CustomerRetrieveParams = {"expand": ["tax_ids"]}
+    with translated_errors(f"retrieve customer {customer_id} with tax ids"):
+        customer = _missing_is_none(
+            lambda ident: client().v1.customers.retrieve(ident, params=params), customer_id)
+    return None if customer is None or getattr(customer, "deleted", False) else customer
+
+
+def list_tax_ids(customer_id: str) -> list[stripe.TaxId]:
+    """All the customer's tax IDs, following pagination (an expanded customer shows a page)."""
+    with translated_errors(f"list tax ids of customer {customer_id}"):
+        page = client().v1.customers.tax_ids.list(customer_id, params={"limit": 100})
+        return list(page.auto_paging_iter())
+
+
+def update_customer_details(customer_id: str, params: CustomerUpdateParams) -> stripe.Customer:
+    """Save name and address on the customer; a correctable refusal is InvalidBillingDetails."""
+    with _details_errors(f"update details of customer {customer_id}"):
+        return client().v1.customers.update(customer_id, params=params)
+
+
+def create_tax_id(customer_id: str, type_: str, value: str) -> stripe.TaxId:
+    """Add a tax ID to the customer; a value Stripe refuses is InvalidBillingDetails.
+
+    No idempotency key of ours. The SDK gives each call its own, which its network retries
+    reuse, so a retried request creates one tax ID. A key derived from the customer, type
+    and value would be wrong: saving that value again after it was replaced and deleted
+    (within Stripe's 24 hours) would replay the deleted tax ID instead of creating it. A
+    second submission of the form finds the value already there and creates nothing
+    (`app.billing.details`, under the user's lock).
+    """
+    params: CustomerTaxIdCreateParams = {"type": type_, "value": value}
+    with _details_errors(f"create {type_} tax id for customer {customer_id}"):
+        return client().v1.customers.tax_ids.create(customer_id, params=params)
+
+
+def delete_tax_id(customer_id: str, tax_id: str) -> None:
+    """Remove one of the customer's tax IDs; one that is gone already is fine."""
+    with _details_errors(f"delete tax id {tax_id} of customer {customer_id}"):
+        try:
+            client().v1.customers.tax_ids.delete(customer_id, tax_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "resource_missing":
+                raise
+
+
 def create_portal_session(customer_id: str, return_url: str,
                           flow_data: PortalFlowData | None = None) -> stripe.billing_portal.Session:
     params: PortalSessionCreateParams = {"customer": customer_id, "return_url": return_url}
@@ -267,3 +352,37 @@ def create_portal_session(customer_id: str, return_url: str,
         params["flow_data"] = flow_data
     with translated_errors("create billing portal session"):
         return client().v1.billing_portal.sessions.create(params=params)
+
+
+# --- cards ---------------------------------------------------------------------------
+
+def retrieve_payment_method(payment_method_id: str) -> stripe.PaymentMethod | None:
+    """The payment method, or None if Stripe has none by that id."""
+    with translated_errors(f"retrieve payment method {payment_method_id}"):
+        return _missing_is_none(client().v1.payment_methods.retrieve, payment_method_id)
+
+
+def detach_payment_method(payment_method_id: str) -> stripe.PaymentMethod:
+    with translated_errors(f"detach payment method {payment_method_id}"):
+        return client().v1.payment_methods.detach(payment_method_id)
+
+
+def retrieve_customer(customer_id: str) -> stripe.Customer | None:
+    """The customer, or None if Stripe has none by that id (or it was deleted)."""
+    with translated_errors(f"retrieve customer {customer_id}"):
+        customer = _missing_is_none(client().v1.customers.retrieve, customer_id)
+    return None if customer is None or getattr(customer, "deleted", False) else customer
+
+
+def set_default_payment_method(customer_id: str, payment_method_id: str) -> stripe.Customer:
+    """The card Stripe charges for the customer's invoices unless a subscription names one."""
+    params: CustomerUpdateParams = {
+        "invoice_settings": {"default_payment_method": payment_method_id}}
+    with translated_errors(f"set default payment method of customer {customer_id}"):
+        return client().v1.customers.update(customer_id, params=params)
+
+
+def retrieve_setup_intent(setup_intent_id: str) -> stripe.SetupIntent | None:
+    """The setup intent, or None if Stripe has none by that id."""
+    with translated_errors(f"retrieve setup intent {setup_intent_id}"):
+        return _missing_is_none(client().v1.setup_intents.retrieve, setup_intent_id)

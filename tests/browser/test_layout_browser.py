@@ -48,7 +48,11 @@ def get_pages(app) -> list[str]:
 
 
 def plan(app, seed: Seed) -> dict[str, list[str]]:
-    """What each visitor opens: every page without parameters, and the ones that differ."""
+    """What each visitor opens: every page without parameters, and the ones that differ.
+
+    `/settings/billing` is one of the pages without parameters; with billing on, the
+    Platinum visitor's has billing details filled in at Stripe (`billing_details`), the
+    member's is empty, and with billing off it is the switched-off form."""
     pages = get_pages(app)
     return {
         "anonymous": pages + ["/no-such-page"],
@@ -126,6 +130,22 @@ def seed(app, make_user) -> Seed:
 LOGINS = {"anonymous": None, "member": "alice", "platinum": LONG_NAME, "admin": "admin"}
 
 
+def billing_details(app, username: str) -> None:
+    """Long billing details on the user's Stripe customer (the emulator's)."""
+    from app.auth.models import User
+    from app.billing.details import BillingDetails, save_details
+
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.username == username))
+        save_details(user, BillingDetails(
+            name="Bartholomew Featherstonehaugh-Cholmondeley Holdings International Ltd",
+            line1="Flat 14, The Very Long Building Name Of The Northern Quarter",
+            line2="1401 Extraordinarily Long Street Name Avenue", city="Llanfairpwllgwyngyll",
+            postal_code="LL61 5UJ", country="GS", tax_type="ch_vat",
+            tax_value="CHE-123.456.789 MWST"))
+        db.session.commit()
+
+
 def log_in(page, url: str, username: str) -> None:
     page.goto(url + "/login")
     page.get_by_label("Email or username").fill(username)
@@ -149,6 +169,8 @@ def test_pages_fit_the_window(request, app, billing, visitor, live_server, page,
     if billing == "billing-on":
         request.getfixturevalue("synced_catalog")
     urls = plan(app, seed(app, make_user))[visitor]
+    if billing == "billing-on" and visitor == "platinum":
+        billing_details(app, LONG_NAME)
     if LOGINS[visitor]:
         log_in(page, live_server.url, LOGINS[visitor])
 
