@@ -227,19 +227,25 @@ def test_a_refused_postal_code_saves_no_part_of_the_form(app, client, alice, mon
     assert tax_ids(app, alice) == [("gb_vat", "GB123456789")]
 
 
-@pytest.mark.parametrize("code, param, field", [
-    ("tax_id_invalid", "value", "tax_value"),
-    ("postal_code_invalid", "address[postal_code]", "postal_code"),
-    ("postal_code_invalid", None, "postal_code"),
-    ("country_code_invalid", "address[country]", "country"),
-    ("invalid_characters", "name", "name"),
-    ("invalid_characters", "address[line1]", "line1"),
+@pytest.mark.parametrize("code, param, field, message", [
+    ("tax_id_invalid", "value", "tax_value", "That is not a valid tax ID of this type."),
+    ("postal_code_invalid", "address[postal_code]", "postal_code",
+     "That is not a valid postal code for the country chosen."),
+    ("postal_code_invalid", None, "postal_code",
+     "That is not a valid postal code for the country chosen."),
+    ("country_code_invalid", "address[country]", "country", "Choose a country from the list."),
+    ("invalid_characters", "name", "name", "Our payment provider does not accept some of the "
+                                           "characters in this field; please remove them."),
+    ("invalid_characters", "address[line1]", "line1", "Our payment provider does not accept "
+                                                      "some of the characters in this field; "
+                                                      "please remove them."),
 ])
-def test_stripe_refusals_a_person_can_fix_name_the_field(app, code, param, field):
+def test_stripe_refusals_a_person_can_fix_name_the_field(app, code, param, field, message):
     with app.app_context(), pytest.raises(InvalidBillingDetails) as caught:
         with gateway._details_errors("update details of customer cus_1"):
             raise stripe.InvalidRequestError("Refused.", param, code=code)
     assert (caught.value.field, caught.value.code, caught.value.status) == (field, code, 422)
+    assert str(caught.value) == message
 
 
 def test_other_refusals_are_the_usual_billing_error(app):

@@ -172,10 +172,11 @@ def _create_tax_id(customer_id: str, wanted: BillingDetails) -> stripe.TaxId:
         if exc.code != "tax_id_invalid":
             raise
         kind = TAX_ID_TYPES.get(wanted.tax_type)
-        message = (f"That is not a valid {kind.noun} (for example {kind.example})." if kind
-                   else "That is not a valid tax ID of this type.")
-        raise InvalidBillingDetails("tax_value", message, code=exc.code,
-                                    operator_message=exc.operator_message) from exc
+        if kind is None:
+            raise  # Stripe's type without an example of ours: the general sentence
+        raise InvalidBillingDetails(
+            "tax_value", f"That is not a valid {kind.noun} (for example {kind.example}).",
+            code=exc.code, operator_message=exc.operator_message) from exc
 
 
 def _update_params(customer: stripe.Customer, held: BillingDetails,

@@ -60,9 +60,18 @@ class InvalidBillingDetails(BillingError):
     status = 422
     default_message = "Please check this field."
     default_operator_message = "Stripe refused a billing detail as invalid."
+    # What to fix, by Stripe's error code, when no sentence is given.
+    messages_by_code = {
+        "tax_id_invalid": "That is not a valid tax ID of this type.",
+        "postal_code_invalid": "That is not a valid postal code for the country chosen.",
+        "country_code_invalid": "Choose a country from the list.",
+        "invalid_characters": ("Our payment provider does not accept some of the characters "
+                               "in this field; please remove them."),
+    }
 
     def __init__(self, field: str, message: str | None = None, *, code: str | None = None,
                  operator_message: str | None = None):
-        super().__init__(message, operator_message=operator_message)
+        super().__init__(message or self.messages_by_code.get(code or ""),
+                         operator_message=operator_message)
         self.field = field
         self.code = code  # Stripe's error code, e.g. "tax_id_invalid"
