@@ -104,11 +104,11 @@ def remove(card_id: int) -> ResponseReturnValue:
 def _act(card_id: int, verb: Callable[..., None],
          message: Callable[[PaymentMethod], str]) -> ResponseReturnValue:
     """Run one card verb on the user's card and say what it did."""
-    _checked()
     user = current_user._get_current_object()
     card = cards.card_of(user, card_id)
     if card is None:
         abort(404)
+    _checked()
     said = message(card)  # before a removal detaches it from the session
     try:
         verb(user, card)
