@@ -89,10 +89,6 @@ def test_billing_details_are_kept_in_no_table_and_no_log(app, client, make_user,
     assert found_in_logs(every_log) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the event log stores each delivered body whole: customer.updated (handled since the "
-    "cards) carries the name and address, and its previous_attributes the old ones; it "
-    "passes once stored payloads leave out personal fields"))
 def test_nor_by_the_webhooks_stripe_sends_about_them(app, site, client, make_user, login,
                                                      emu, every_log):
     """With the webhook endpoint registered (the handled event types, as `flask billing

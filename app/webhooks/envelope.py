@@ -20,6 +20,7 @@ from app.billing.objects import (
     as_datetime,
     parse,
 )
+from app.webhooks.redact import stored_body
 from app.webhooks.registry import Event, Registration, registration_for
 
 # The widths of the stripe_id and type columns; Stripe's ids and types are plain ASCII.
@@ -70,7 +71,8 @@ class EventData(StripeView):
 
 @dataclass(frozen=True)
 class Columns:
-    """What the event log stores of an event, read without trusting any field."""
+    """What the event log stores of an event, read without trusting any field; its payload
+    is the signed body without personal values (app/webhooks/redact.py)."""
 
     stripe_id: str
     type: str
@@ -85,7 +87,7 @@ def columns(body: str, payload: dict[str, Any]) -> Columns:
     return Columns(stripe_id=payload["id"], type=payload["type"],
                    livemode=payload.get("livemode") is True,
                    created=as_datetime(created) if well_formed else None,  # type: ignore[arg-type]
-                   payload=body)
+                   payload=stored_body(body, payload))
 
 
 def envelope(payload: dict[str, Any]) -> Envelope:
