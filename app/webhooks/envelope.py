@@ -20,7 +20,6 @@ from app.billing.objects import (
     as_datetime,
     parse,
 )
-from app.webhooks.redact import stored_body
 from app.webhooks.registry import Event, Registration, registration_for
 
 # The widths of the stripe_id and type columns; Stripe's ids and types are plain ASCII.
@@ -71,8 +70,8 @@ class EventData(StripeView):
 
 @dataclass(frozen=True)
 class Columns:
-    """What the event log stores of an event, read without trusting any field; its payload
-    is the signed body without personal values (app/webhooks/redact.py)."""
+    """What the event log stores of an event, read without trusting any field (the payload
+    loses its personal values as it is stored: app/webhooks/redact.py)."""
 
     stripe_id: str
     type: str
@@ -87,7 +86,7 @@ def columns(body: str, payload: dict[str, Any]) -> Columns:
     return Columns(stripe_id=payload["id"], type=payload["type"],
                    livemode=payload.get("livemode") is True,
                    created=as_datetime(created) if well_formed else None,  # type: ignore[arg-type]
-                   payload=stored_body(body, payload))
+                   payload=body)
 
 
 def envelope(payload: dict[str, Any]) -> Envelope:

@@ -36,6 +36,7 @@ from app.webhooks import eventlog
 from app.webhooks.envelope import Columns, MalformedObject, columns, envelope, event_for
 from app.webhooks.eventlog import event_log
 from app.webhooks.models import StripeEvent
+from app.webhooks.redact import stored_body
 from app.webhooks.registry import HANDLERS, Event, Registration, RetryLater
 
 log = logging.getLogger("app.webhooks")
@@ -167,4 +168,4 @@ def _keep_failed(row: Columns, error: str, outcome: Outcome) -> Outcome:
 
 def _values(row: Columns) -> eventlog.Values:
     return {"stripe_id": row.stripe_id, "type": row.type, "livemode": row.livemode,
-            "created": row.created, "payload": row.payload}
+            "created": row.created, "payload": stored_body(row.payload)}
