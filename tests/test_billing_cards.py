@@ -2,6 +2,7 @@
 move, remove, and the refusals (another user's card, no CSRF, billing off, the last card
 of a subscriber)."""
 
+import json
 import re
 
 import pytest
@@ -155,3 +156,19 @@ def test_a_cancelled_or_foreign_setup_session_records_nothing(app, client, emu, 
     for bad in ("", "cs_does_not_exist", "x" * 300, "\x00"):
         assert client.get(f"/settings/billing/cards/added?session_id={bad}").status_code == 303
     assert cards(app) == []
+
+
+def test_users_show_lists_the_cards_in_order(app, client, emu, alice):
+    add_card(client, emu, VISA)
+    add_card(client, emu, MASTERCARD)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "show", "alice@example.com", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = [{k: card[k] for k in ("brand", "last4", "exp_month", "exp_year", "priority")}
+             for card in json.loads(result.output)["cards"]]
+    assert shown == [
+        {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034, "priority": 1},
+        {"brand": "mastercard", "last4": "4444", "exp_month": 12, "exp_year": 2034,
+         "priority": 2}]
+    text = runner.invoke(args=["users", "show", "alice@example.com"]).output
+    assert "1. Visa ending 4242, expires 12/2034 (default)" in text

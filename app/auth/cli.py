@@ -8,6 +8,7 @@ from app.access import access_for
 from app.auth.forms import check_username
 from app.auth.models import Level, User, find_by_email, find_by_username
 from app.billing.cards import cards_for
+from app.billing.models import BRANDS
 from app.commands import OperatorGroup, read_stdin_line
 from app.extensions import db
 from app.money import format_money
@@ -118,7 +119,8 @@ def show(email: str, as_json: bool) -> None:
     click.echo(f"Cards: {len(summary['cards']) or 'none'}")
     for card in summary["cards"]:
         default = " (default)" if card["priority"] == 1 else ""
-        click.echo(f"  {card['priority']}. {card['brand']} ending {card['last4']}, expires "
+        brand = BRANDS.get(card["brand"], card["brand"].title())
+        click.echo(f"  {card['priority']}. {brand} ending {card['last4']}, expires "
                    f"{card['exp_month']:02d}/{card['exp_year']}{default}")
     click.echo(f"Upgrades: {len(summary['upgrades']) or 'none'}")
     for upgrade in summary["upgrades"]:
