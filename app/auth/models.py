@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import Model, db
+from app.referrals.codes import new_code
 from app.text import control_character
 
 
@@ -89,6 +90,11 @@ class User(UserMixin, Model):
     created_at: so.Mapped[datetime] = so.mapped_column(
         UTCDateTime(), default=utcnow
     )
+    # The user's referral link is /r/<referral_code> (app/referrals).
+    referral_code: so.Mapped[str] = so.mapped_column(sa.String(16), unique=True,
+                                                     default=new_code)
+    # Premium from referral credit (and admin grants) until then; the ledger says why.
+    credit_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     # Usernames are unique whatever their case: gifts find recipients by username.
     __table_args__ = (
