@@ -10,7 +10,7 @@ from app.auth.models import Level, User, utcnow
 class Source:
     """One reason a user has Premium access; `until` is None when it never ends."""
 
-    kind: str  # "level", "subscription"; "credit" joins later
+    kind: str  # "level", "subscription", "credit"
     label: str
     until: datetime | None = None
 
@@ -55,6 +55,8 @@ def access_for(user: User | None) -> Access:
     subscription = _subscription_source(user)
     if subscription is not None:
         sources.append(subscription)
+    if user.credit_until is not None and utcnow() < user.credit_until:
+        sources.append(Source("credit", "Referral credit", user.credit_until))
     return Access(level=user.level, sources=tuple(sources))
 
 
@@ -68,7 +70,7 @@ def _subscription_source(user: User) -> Source | None:
         return None
     now = utcnow()
     if sub.active(now):
-        what = "free trial" if sub.on_trial(now) else sub.plan_label
+        what = "free trial" if sub.on_trial(now) and not sub.on_credit(now) else sub.plan_label
         return Source("subscription", f"Subscription: {what}", sub.access_until)
     if sub.in_grace(now, grace_period()):
         return Source("subscription", f"Subscription: {sub.plan_label}, payment overdue "

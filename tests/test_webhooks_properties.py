@@ -71,7 +71,7 @@ READS = {
 }
 # Our keys in metadata: optional (absent on objects that are not ours).
 METADATA = {"metadata.kind": "str null", "metadata.upgrade_id": "str null",
-            "metadata.user_id": "str null"}
+            "metadata.user_id": "str null", "metadata.credit_days": "str null"}
 OPTIONAL = set(METADATA)
 
 

@@ -252,10 +252,11 @@ def retrieve_subscription(subscription_id: str) -> stripe.Subscription | None:
         return _missing_is_none(client().v1.subscriptions.retrieve, subscription_id)
 
 
-def update_subscription(subscription_id: str,
-                        params: SubscriptionUpdateParams) -> stripe.Subscription:
+def update_subscription(subscription_id: str, params: SubscriptionUpdateParams,
+                        idempotency_key: str | None = None) -> stripe.Subscription:
     with translated_errors(f"update subscription {subscription_id}"):
-        return client().v1.subscriptions.update(subscription_id, params=params)
+        return client().v1.subscriptions.update(subscription_id, params=params,
+                                                 options=_options(idempotency_key))
 
 
 def preview_invoice(params: InvoiceCreatePreviewParams) -> stripe.Invoice:
@@ -386,3 +387,14 @@ def retrieve_setup_intent(setup_intent_id: str) -> stripe.SetupIntent | None:
     """The setup intent, or None if Stripe has none by that id."""
     with translated_errors(f"retrieve setup intent {setup_intent_id}"):
         return _missing_is_none(client().v1.setup_intents.retrieve, setup_intent_id)
+
+
+def invoice_payment_intent(invoice_id: str) -> str | None:
+    """The payment intent that paid an invoice (its default invoice payment), if any."""
+    with translated_errors(f"retrieve invoice {invoice_id}"):
+        invoice = client().v1.invoices.retrieve(invoice_id, params={"expand": ["payments"]})
+    for payment in (invoice.payments.data if invoice.payments else []):
+        intent = payment.payment.payment_intent
+        if intent:
+            return intent if isinstance(intent, str) else intent.id
+    return None

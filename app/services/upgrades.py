@@ -18,6 +18,7 @@ from app.billing.errors import StripeRejected
 from app.billing.objects import MalformedObject, as_datetime, parse
 from app.extensions import db
 from app.money import format_money
+from app.referrals.credit import convert_referral
 from app.services.upgrade_purchase import KIND
 from app.upgrades.models import UpgradeStatus, UserUpgrade
 from app.upgrades.views import (
@@ -179,6 +180,8 @@ def complete_upgrade(upgrade: UserUpgrade, *, event_id: str | None = None) -> bo
                     "Consider `flask billing refund-upgrade %s`.", upgrade.id, recipient.id,
                     before.value, upgrade.id)
     db.session.flush()
+    if upgrade.amount > 0:  # the buyer really paid: a referral of theirs converts
+        convert_referral(upgrade.purchaser_id, payment_intent=upgrade.stripe_payment_intent_id)
     return True
 
 

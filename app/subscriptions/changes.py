@@ -3,15 +3,17 @@ annual, the customer portal. Each calls Stripe through the gateway and applies t
 subscription Stripe returns at once, through the same verb as the webhooks."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from stripe.params import SubscriptionUpdateParams
 from stripe.params.billing_portal import SessionCreateParamsFlowData
 
+from app.auth.models import utcnow
 from app.billing import gateway
 from app.billing.objects import StripeView, parse
 from app.subscriptions.checkout import plan_for
 from app.subscriptions.models import Subscription
+from app.subscriptions.models import SubscriptionStatus as S
 from app.subscriptions.service import apply_subscription, now_snapshot
 from app.subscriptions.views import SubscriptionView
 
@@ -113,3 +115,24 @@ def days_left(until: datetime, now: datetime) -> int:
     seconds = (until - now).total_seconds()
     return max(0, int(-(-seconds // 86_400)))
 
+
+
+def defer_next_payment(sub: Subscription, days: int, idempotency_key: str) -> None:
+    """Move the subscription's next charge `days` later (earlier when negative): referral
+    credit. Stripe's `trial_end` past the date the charge was due, with no proration; the
+    days are noted in the subscription's metadata (`credit_days`), so pages say "includes
+    N days of referral credit" rather than "free trial". Only a subscription that will
+    charge (trialing or active, renewing) moves."""
+    now = utcnow()
+    if sub.status not in (S.TRIALING, S.ACTIVE) or sub.cancel_at_period_end:
+        return
+    on_trial = sub.on_trial(now)
+    due = sub.trial_end if on_trial and sub.trial_end else sub.current_period_end
+    credit = (sub.credit_days if on_trial else 0) + days
+    # Stripe wants a trial end in the future; an hour keeps a take-back from charging at once.
+    new_end = max(due + timedelta(days=days), now + timedelta(hours=1))
+    params: SubscriptionUpdateParams = {
+        "trial_end": int(new_end.timestamp()), "proration_behavior": "none",
+        "metadata": {"credit_days": str(max(credit, 0))}}
+    _apply(gateway.update_subscription(sub.stripe_subscription_id, params,
+                                       idempotency_key=idempotency_key))

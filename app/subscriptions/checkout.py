@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from stripe.params.checkout import SessionCreateParamsSubscriptionData
@@ -16,6 +16,7 @@ from app.billing.errors import CatalogNotSynced
 from app.billing.objects import as_datetime, parse
 from app.catalog.models import CatalogPrice, stored_price
 from app.extensions import db
+from app.referrals.service import credit_days_left
 from app.subscriptions.models import CancellationWaiver, CheckoutStatus, SubscriptionCheckout
 from app.subscriptions.service import apply_checkout_session, current_for
 from app.subscriptions.views import KIND, SubscriptionCheckoutView
@@ -105,6 +106,12 @@ def open_checkout(checkout: SubscriptionCheckout, user: User, success_url: str,
     subscription_data: SessionCreateParamsSubscriptionData = {"metadata": metadata}
     if plan.trial_days:
         subscription_data["trial_period_days"] = plan.trial_days
+    first_charge = _after_credit(user, plan.trial_days or 0)
+    if first_charge is not None:  # no one pays for a day they hold as credit
+        subscription_data.pop("trial_period_days", None)
+        subscription_data["trial_end"] = int(first_charge.timestamp())
+        subscription_data["metadata"] = {**metadata,
+                                         "credit_days": str(credit_days_left(user))}
     session = gateway.create_checkout_session({
         "mode": "subscription",
         "customer": customer_for(user),
@@ -141,3 +148,17 @@ def apply_return(checkout: SubscriptionCheckout) -> SubscriptionCheckout | None:
     view = parse(SubscriptionCheckoutView, session.to_dict(),
                  where=f"checkout session {session.id}")
     return apply_checkout_session(view)
+
+
+# Stripe's Checkout takes a trial end at least 48 hours away; credit ending sooner than
+# that is not worth a trial (the first charge comes at once, as without credit).
+MIN_TRIAL = timedelta(hours=49)
+
+
+def _after_credit(user: User, trial_days: int) -> datetime | None:
+    """When a subscriber holding credit is first charged: when the credit (and any free
+    trial) runs out. None without credit worth deferring for."""
+    now = utcnow()
+    if user.credit_until is None or user.credit_until < now + MIN_TRIAL:
+        return None
+    return max(user.credit_until, now + timedelta(days=trial_days))

@@ -64,6 +64,9 @@ class Subscription(Model):
     # from it); cleared when an invoice is paid.
     payment_failed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     trial_will_end_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Days of referral credit in the current trial (Stripe metadata `credit_days`): a
+    # "trial" that is credit is shown as the next payment date, never as a free trial.
+    credit_days: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     # The time of the Stripe snapshot this row reflects: an older one never overwrites it.
     snapshot_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
@@ -75,6 +78,10 @@ class Subscription(Model):
     # Predicates, in one place (Pay's habit): pages, access and the CLI ask these.
     def on_trial(self, now: datetime) -> bool:
         return self.status is S.TRIALING and self.trial_end is not None and now < self.trial_end
+
+    def on_credit(self, now: datetime) -> bool:
+        """Whether the next charge waits for referral credit (Stripe calls it a trial)."""
+        return self.credit_days > 0 and self.on_trial(now)
 
     def active(self, now: datetime) -> bool:
         """Paid up (or trialing) and inside the period Stripe says it covers."""

@@ -35,10 +35,18 @@ class Overview:
 
     @property
     def trial_days_left(self) -> int | None:
+        """Days of free trial left; None outside one (referral credit is not a trial)."""
         sub = self.current
-        if sub is None or not sub.on_trial(self.now) or sub.trial_end is None:
+        if sub is None or not sub.on_trial(self.now) or sub.trial_end is None \
+                or sub.on_credit(self.now):
             return None
         return days_left(sub.trial_end, self.now)
+
+    @property
+    def credit_days(self) -> int | None:
+        """Days of referral credit the next payment waits for; None if it does not."""
+        sub = self.current
+        return sub.credit_days if sub is not None and sub.on_credit(self.now) else None
 
     @property
     def can_cancel(self) -> bool:

@@ -18,6 +18,8 @@ from app.billing import gateway
 from app.billing.models import BillingInfo
 from app.billing.objects import as_datetime, parse
 from app.extensions import db
+from app.referrals.credit import convert_referral
+from app.referrals.service import has_pending_referral
 from app.subscriptions.models import (
     LIVE,
     CheckoutStatus,
@@ -75,6 +77,7 @@ def _copy(row: Subscription, sub: SubscriptionView, snapshot_at: datetime) -> No
     row.current_period_start = as_datetime(item.current_period_start)
     row.current_period_end = as_datetime(item.current_period_end)
     row.trial_start, row.trial_end = _when(sub.trial_start), _when(sub.trial_end)
+    row.credit_days = sub.metadata.credit_days or 0
     row.cancel_at_period_end, row.cancel_at = sub.cancel_at_period_end, _when(sub.cancel_at)
     row.canceled_at, row.ended_at = _when(sub.canceled_at), _when(sub.ended_at)
     row.latest_invoice_id = sub.latest_invoice
@@ -189,6 +192,11 @@ def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) ->
             row.payment_failed_at:
         row.payment_failed_at = None
     db.session.flush()
+    if invoice.amount_paid > 0 and has_pending_referral(row.user_id):
+        # A real payment (a trial's £0 invoice is not): the subscriber's referral converts,
+        # remembering the payment whose full refund would take the credit back.
+        convert_referral(row.user_id,
+                         payment_intent=gateway.invoice_payment_intent(invoice.id))
     log.info("invoice %s paid for subscription %s (event %s)", invoice.id,
              row.stripe_subscription_id, event_id)
 

@@ -1,6 +1,9 @@
 """The Stripe objects the subscription handlers and services read, as strict typed views."""
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from app.billing.objects import (
     Amount,
@@ -15,9 +18,18 @@ from app.billing.objects import (
 KIND = "subscription"  # metadata "kind" on what we create at Stripe for a subscription
 
 
+def _days(value: object) -> int:
+    # Metadata values are strings: "45", never 45 or "45.0".
+    if not (isinstance(value, str) and value.isascii() and value.isdigit()
+            and len(value) <= 5):
+        raise PydanticCustomError("days", "is not a whole number of days")
+    return int(value)
+
+
 class SubscriptionMetadata(StripeView):
     kind: str | None = None
     user_id: DbId | None = None
+    credit_days: Annotated[int, BeforeValidator(_days)] | None = None  # referral credit
 
 
 class Recurring(StripeView):

@@ -1,5 +1,6 @@
 """Stripe events about upgrades: small functions, each handing the typed object to the service."""
 
+from app.referrals.credit import reverse_conversion
 from app.services import upgrades
 from app.upgrades.views import ChargeView, CheckoutSessionView, DisputeView
 from app.webhooks.registry import Event, handles
@@ -22,7 +23,13 @@ def async_payment_failed(event: Event[CheckoutSessionView]) -> None:
 
 @handles("charge.refunded", view=ChargeView)
 def charge_refunded(event: Event[ChargeView]) -> None:
-    upgrades.apply_charge_refund(event.object, event_id=event.id)
+    charge = event.object
+    upgrades.apply_charge_refund(charge, event_id=event.id)
+    if charge.payment_intent and (charge.refunded or charge.amount_refunded >= charge.amount
+                                  > 0):
+        # A payment that earned referral credit (an upgrade's or a subscription invoice's),
+        # refunded in full, takes the credit back.
+        reverse_conversion(charge.payment_intent)
 
 
 @handles("charge.dispute.created", view=DisputeView)

@@ -1,0 +1,142 @@
+"""Credit: days of Premium held in `User.credit_until`, every change a ledger row.
+
+`grant_credit` extends the window from max(now, credit_until), so grants stack, and, for a
+subscriber, moves their next charge at Stripe later by the same days: no one pays for a
+day they hold as credit (app/subscriptions/changes.py `defer_next_payment`).
+
+`convert_referral` runs in the transaction of the referred user's first real payment (a
+subscription invoice paid with an amount above zero, or an upgrade they bought): it stamps
+the referral and grants both sides 45 days. A lock on the referral and a unique
+constraint on its ledger rows make replays, renewals and concurrent deliveries grant once.
+A full refund of the converting payment (`reverse_conversion`) takes both grants back with
+ledger rows, never below now, and a later payment converts the referral again.
+"""
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.auth.locks import lock_user
+from app.auth.models import User, utcnow
+from app.extensions import db
+from app.referrals.models import CreditEntry, CreditReason, Referral
+from app.referrals.service import REFERRAL_DAYS
+
+log = logging.getLogger("app.referrals")
+
+
+def grant_credit(user: User, days: int, reason: CreditReason, *,
+                 referral: Referral | None = None, note: str | None = None,
+                 now: datetime | None = None) -> CreditEntry:
+    """Add `days` to the user's credit (stacking), with its ledger row; flushes.
+
+    For a subscriber the next charge at Stripe moves too, first: a refusal there raises a
+    BillingError and nothing is granted."""
+    now = now or utcnow()
+    lock_user(user.id)
+    db.session.refresh(user, ["credit_until"])  # as the lock holder sees it
+    before = user.credit_until
+    after = max(now, before or now) + timedelta(days=days)
+    conversion = referral.conversions if referral is not None else None
+    key = (f"credit-referral-{referral.id}-{conversion}-{user.id}-{reason.value}"
+           if referral is not None else f"credit-grant-{uuid.uuid4()}")
+    _defer_subscription(user, days, key)
+    user.credit_until = after
+    entry = CreditEntry(user_id=user.id, days=days, reason=reason, note=note, before=before,
+                        after=after, created_at=now,
+                        referral_id=referral.id if referral is not None else None,
+                        conversion=conversion)
+    db.session.add(entry)
+    db.session.flush()
+    log.info("user %s: +%s days of credit (%s), now until %s", user.id, days, reason.value,
+             after.date())
+    return entry
+
+
+def convert_referral(referred_id: int, *, payment_intent: str | None,
+                     now: datetime | None = None) -> bool:
+    """The referred user has really paid: 45 days for them and their referrer, once.
+    True if this payment converted the referral."""
+    now = now or utcnow()
+    referral = _locked_referral(Referral.referred_id == referred_id, lock=referred_id)
+    if referral is None or referral.converted_at is not None:
+        return False
+    referral.conversions += 1
+    referral.converted_at = referral.credited_at = now
+    referral.converting_payment_intent = payment_intent
+    referred = db.session.get(User, referral.referred_id)
+    if referred is not None:
+        grant_credit(referred, REFERRAL_DAYS, CreditReason.REFERRAL_RECEIVED,
+                     referral=referral, now=now)
+    referrer = db.session.get(User, referral.referrer_id) if referral.referrer_id else None
+    if referrer is not None:  # a deleted referrer gets nothing, and breaks nothing
+        grant_credit(referrer, REFERRAL_DAYS, CreditReason.REFERRAL_GIVEN,
+                     referral=referral, now=now)
+    log.info("referral %s converted (user %s paid; payment %s)", referral.id, referred_id,
+             payment_intent)
+    return True
+
+
+def reverse_conversion(payment_intent: str, *, now: datetime | None = None) -> bool:
+    """The payment that converted a referral was refunded in full: take back both grants
+    (never below now) and let a later payment convert it again. True if it did."""
+    now = now or utcnow()
+    referral = _locked_referral(Referral.converting_payment_intent == payment_intent)
+    if referral is None or referral.converted_at is None:
+        return False
+    grants = db.session.scalars(sa.select(CreditEntry).where(
+        CreditEntry.referral_id == referral.id,
+        CreditEntry.conversion == referral.conversions,
+        CreditEntry.reason.in_([CreditReason.REFERRAL_GIVEN, CreditReason.REFERRAL_RECEIVED])))
+    for grant in grants:
+        user = db.session.get(User, grant.user_id)
+        if user is not None:
+            _take_back(user, grant, referral, now)
+    referral.converted_at = referral.credited_at = None
+    referral.converting_payment_intent = None
+    db.session.flush()
+    log.info("referral %s: converting payment %s refunded; its credit taken back",
+             referral.id, payment_intent)
+    return True
+
+
+def _take_back(user: User, grant: CreditEntry, referral: Referral, now: datetime) -> None:
+    lock_user(user.id)
+    db.session.refresh(user, ["credit_until"])
+    before = user.credit_until
+    if before is None:
+        return
+    after = max(now, before - timedelta(days=grant.days))
+    removed = round((before - after) / timedelta(days=1))  # never more than were granted
+    _defer_subscription(user, -removed, f"credit-reversal-{referral.id}-"
+                                        f"{referral.conversions}-{user.id}-{grant.reason.value}")
+    user.credit_until = after
+    db.session.add(CreditEntry(user_id=user.id, days=-removed, reason=CreditReason.REVERSAL,
+                               referral_id=referral.id, conversion=referral.conversions,
+                               before=before, after=after, created_at=now))
+    db.session.flush()
+
+
+def _locked_referral(condition: sa.ColumnElement[bool], lock: int | None = None) -> Referral | None:
+    """The referral matching `condition`, held until the transaction ends (on SQLite by
+    the write lock `lock_user` takes)."""
+    if lock is not None:
+        lock_user(lock)
+    elif db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(sa.update(Referral).where(condition).values(id=Referral.id))
+    return db.session.scalar(sa.select(Referral).where(condition).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
+def _defer_subscription(user: User, days: int, idempotency_key: str) -> None:
+    """Move the subscriber's next charge at Stripe by `days` (earlier when negative)."""
+    if days == 0:
+        return
+    from app.subscriptions.changes import defer_next_payment
+    from app.subscriptions.service import current_for
+
+    subscription = current_for(user.id)
+    if subscription is not None:
+        defer_next_payment(subscription, days, idempotency_key)
