@@ -221,3 +221,24 @@ def test_concurrent_duplicate_deliveries_grant_once(app, client, emu, alice_refe
     assert sorted(ledger(app)) == [("alice", 45, "referral_given"),
                                    ("bob", 45, "referral_received")]
     assert stripe_subscription(app)[1]["trial_end"] == due + 45 * 86_400
+
+
+def test_subscribing_while_holding_credit_is_first_charged_when_it_runs_out(
+        app, client, emu, make_user, login, synced_catalog):
+    dora = make_user("dora")
+    with app.app_context():
+        grant_credit(db.session.get(User, dora.id), 30, CreditReason.ADMIN_GRANT, note="thanks")
+        db.session.commit()
+    login(dora)
+    pay(client, emu, "monthly")
+    until = credit_until(app, dora)
+    row, sub = stripe_subscription(app)
+    assert sub.status == "trialing" and sub["trial_end"] == int(until.timestamp())
+    assert row.credit_days == 30
+    with app.app_context():
+        [invoice] = gateway.client().v1.invoices.list(
+            params={"subscription": row.stripe_subscription_id}).data
+    assert invoice.amount_paid == 0  # nothing charged today
+    page = client.get("/settings").get_data(as_text=True)
+    assert f"Next payment on {until:%-d %B %Y} (includes 30 days of referral credit)" in page
+    assert "free trial" not in page.lower()

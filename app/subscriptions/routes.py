@@ -124,6 +124,9 @@ def checkout_return() -> ResponseReturnValue:
 
 
 def _welcome(sub: Subscription) -> str:
+    if sub.credit_days and sub.trial_end is not None:
+        return (f"Welcome to Premium! Your referral credit covers it: your first payment is "
+                f"on {sub.trial_end:%-d %B %Y}.")
     if sub.status is SubscriptionStatus.TRIALING and sub.trial_end is not None:
         return (f"Your free trial has started: Premium is yours, and nothing is charged "
                 f"before {sub.trial_end:%-d %B %Y}.")

@@ -27,7 +27,7 @@ CREATE = {
     "payment_intent_data": {"metadata": "map", "description": "str",
                             "setup_future_usage": ("off_session", "on_session"),
                             "receipt_email": "str"},
-    "subscription_data": {"trial_period_days": "int", "metadata": "map",
+    "subscription_data": {"trial_period_days": "int", "trial_end": "int", "metadata": "map",
                           "description": "str"},
     "setup_intent_data": {"metadata": "map", "description": "str"},
     # Accepted as Stripe accepts them; they only echo back into the session.
@@ -89,6 +89,7 @@ def create_session(st, params):
     if params.get("subscription_data") and params["mode"] != "subscription":
         raise InvalidRequest("`subscription_data` is only allowed in `subscription` mode.",
                              param="subscription_data")
+    _check_trial_end(st, params.get("subscription_data") or {})
     if params.get("payment_intent_data") and params["mode"] != "payment":
         raise InvalidRequest("`payment_intent_data` is only allowed in `payment` mode.",
                              param="payment_intent_data")
@@ -179,3 +180,16 @@ def list_sessions(st, params):
         if params.get(field):
             items = [s for s in items if s[field] == params[field]]
     return paginate(items, params, "/v1/checkout/sessions")
+
+
+def _check_trial_end(st, data):
+    """Stripe's rules for `subscription_data[trial_end]`: not with trial_period_days, and
+    at least 48 hours away."""
+    if "trial_end" not in data:
+        return
+    if "trial_period_days" in data:
+        raise InvalidRequest("You may only specify one of these parameters: trial_end, "
+                             "trial_period_days.", param="subscription_data[trial_end]")
+    if data["trial_end"] < st.now() + 48 * 3600:
+        raise InvalidRequest("`subscription_data[trial_end]` must be at least 48 hours in "
+                             "the future.", param="subscription_data[trial_end]")

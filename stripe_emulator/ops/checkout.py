@@ -79,7 +79,8 @@ def _complete_payment(st, session, test_card, email, name):
 
 
 def _complete_subscription(st, session, test_card, email, name):
-    trial = session["_subscription_data"].get("trial_period_days")
+    data = session["_subscription_data"]
+    trial = data.get("trial_period_days") or data.get("trial_end")
     if test_card.attach_decline:
         raise decline(test_card.attach_decline)
     if test_card.charge_decline and not trial:
@@ -89,8 +90,8 @@ def _complete_subscription(st, session, test_card, email, name):
     attach(st, pm, cus)
     lines = [(st.get(li["price"]["id"], "price"), li["quantity"])
              for li in session["_line_items"]]
-    sub, inv = subscriptions.start(st, cus, lines, pm, trial,
-                                   session["_subscription_data"].get("metadata"))
+    sub, inv = subscriptions.start(st, cus, lines, pm, data.get("trial_period_days"),
+                                   data.get("metadata"), trial_end=data.get("trial_end"))
     session.update(subscription=sub["id"], invoice=inv["id"],
                    payment_status="no_payment_required" if trial else "paid")
 

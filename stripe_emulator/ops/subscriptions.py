@@ -38,15 +38,17 @@ def period(sub):
     return item["current_period_start"], item["current_period_end"]
 
 
-def start(st, customer, lines, pm, trial_days=None, metadata=None):
+def start(st, customer, lines, pm, trial_days=None, metadata=None, trial_end=None):
     """Create a subscription as Checkout does; returns (subscription, first invoice).
-    With a trial the first invoice is £0 and paid; otherwise it must be paid."""
+    With a trial (days, or an end) the first invoice is £0 and paid; otherwise it must be
+    paid."""
     now = st.now()
     sub = subscription_shape(now, customer["id"], lines[0][0]["currency"],
                              metadata=dict(metadata or {}),
                              default_payment_method=pm["id"] if pm else None)
-    if trial_days:
-        sub.update(status="trialing", trial_start=now, trial_end=now + trial_days * DAY)
+    if trial_days or trial_end:
+        sub.update(status="trialing", trial_start=now,
+                   trial_end=trial_end or now + trial_days * DAY)
     for price, qty in lines:
         end = sub["trial_end"] or next_end(now, price)
         sub["items"]["data"].append(
@@ -54,7 +56,7 @@ def start(st, customer, lines, pm, trial_days=None, metadata=None):
     sub["billing_cycle_anchor"] = sub["trial_end"] or now
     st.add(sub)
     inv = invoices.draft(st, sub, "subscription_create", (now, now),
-                         trial=bool(trial_days), announce=False)
+                         trial=bool(trial_days or trial_end), announce=False)
     # customer.subscription.created goes out once the first invoice exists, as at
     # Stripe (it already names its latest_invoice), and before invoice.created.
     sub["latest_invoice"] = inv["id"]

@@ -58,3 +58,21 @@ def test_a_card_that_fails_when_charged_fails_after_the_trial(stripe_client, con
     failed = events_of(stripe_client, "invoice.payment_failed")[0].data.object
     assert failed.parent.subscription_details.subscription == sub.id
     assert failed.next_payment_attempt == sub.trial_end + 3 * DAY
+
+
+def test_subscription_data_trial_end_starts_a_trial_to_that_moment(stripe_client, control):
+    import pytest
+    import stripe
+
+    customer = stripe_client.v1.customers.create({"email": "p@example.com"})
+    price = monthly_price(stripe_client)
+    now = stripe_client.v1.customers.retrieve(customer.id).created
+    with pytest.raises(stripe.InvalidRequestError, match="at least 48 hours"):
+        create(stripe_client, price, customer, trial_end=now + 3600)
+    with pytest.raises(stripe.InvalidRequestError, match="only specify one"):
+        create(stripe_client, price, customer, trial_end=now + 30 * DAY, trial_period_days=14)
+    session = create(stripe_client, price, customer, trial_end=now + 30 * DAY)
+    control.post(f"/checkout/sessions/{session.id}/complete", {})
+    sub = stripe_client.v1.checkout.sessions.retrieve(
+        session.id, {"expand": ["subscription"]}).subscription
+    assert sub.status == "trialing" and sub.trial_end == now + 30 * DAY
