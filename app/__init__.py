@@ -83,7 +83,7 @@ def register_url_converters(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
-    from app.billing import bp as billing_bp
+    from app.billing.routes import bp as billing_bp
     from app.main import bp as main_bp
     from app.pricing import bp as pricing_bp
     from app.settings import bp as settings_bp

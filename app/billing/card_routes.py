@@ -10,7 +10,8 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from app.billing import bp, cards
+from app.billing import cards
+from app.billing.blueprint import bp
 from app.billing.card_setup import apply_setup_return, open_card_setup
 from app.billing.errors import BillingDisabled, BillingError
 from app.billing.models import PaymentMethod

@@ -4,7 +4,8 @@ from flask import current_app, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from app.billing import bp, details
+from app.billing import details
+from app.billing.blueprint import bp
 from app.billing.errors import (
     BillingDisabled,
     BillingError,
