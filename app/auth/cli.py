@@ -12,6 +12,8 @@ from app.billing.models import BRANDS
 from app.commands import OperatorGroup, read_stdin_line
 from app.extensions import db
 from app.money import format_money
+from app.referrals.cli import summary_for as referral_summary
+from app.referrals.cli import summary_lines as referral_lines
 from app.services.upgrades import summaries_for as upgrade_summaries
 from app.subscriptions.cli import summary_for as subscription_summary
 from app.text import control_character
@@ -47,6 +49,7 @@ def user_summary(user: User) -> dict:
         "access": access_for(user).as_dict(),
         "upgrades": upgrade_summaries(user),
         **subscription_summary(user),
+        **referral_summary(user),
         "cards": [{"id": card.stripe_payment_method_id, "brand": card.brand,
                    "last4": card.last4, "exp_month": card.exp_month,
                    "exp_year": card.exp_year, "priority": card.priority}
@@ -128,6 +131,8 @@ def show(email: str, as_json: bool) -> None:
         click.echo(f"  - #{upgrade['id']} {upgrade['type']} {upgrade['status']} as "
                    f"{upgrade['role']}{' (gift)' if upgrade['gift'] else ''}, {amount}, "
                    f"{upgrade['created_at'][:10]}")
+    for line in referral_lines(summary):
+        click.echo(line)
 
 
 @users.command("set-level")
