@@ -86,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     from app.billing.routes import bp as billing_bp
     from app.main import bp as main_bp
     from app.pricing import bp as pricing_bp
+    from app.referrals.routes import bp as referrals_bp
     from app.settings import bp as settings_bp
     from app.subscriptions.routes import bp as subscriptions_bp
     from app.upgrades import bp as upgrades_bp
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(subscriptions_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(billing_bp)
+    app.register_blueprint(referrals_bp)
     register_webhook_handlers()
 
 

@@ -11,6 +11,7 @@ from app.auth import bp
 from app.auth.forms import LoginForm, LogoutForm, SignupForm
 from app.auth.models import User, find_by_login
 from app.extensions import db, limiter
+from app.referrals.capture import forget, record_signup_referral
 from app.text import control_character
 
 
@@ -44,6 +45,7 @@ def signup() -> ResponseReturnValue:
         user.set_password(form.password.data)
         db.session.add(user)
         try:
+            record_signup_referral(user)  # never fails the sign-up
             db.session.commit()
         except IntegrityError:
             # A sign-up at the same moment took the email or username after our checks
@@ -54,7 +56,7 @@ def signup() -> ResponseReturnValue:
             return render_template("auth/signup.html", form=form), 422
         login_user(user)
         flash(f"Welcome, {user.username}! Your account is ready.", "success")
-        return redirect(safe_next(request.args.get("next")) or url_for("main.index"), 303)
+        return forget(redirect(safe_next(request.args.get("next")) or url_for("main.index"), 303))
     return render_template("auth/signup.html", form=form), 422 if form.errors else 200
 
 

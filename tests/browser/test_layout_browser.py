@@ -39,6 +39,7 @@ class Seed:
     bought: int = 1    # the member's own purchase (refunded)
     gift_out: int = 1  # the member's gift to LONG_NAME (complete)
     gift_in: int = 1   # a gift to the member (its payment failed)
+    referral_code: str = "23456789"  # the member's
 
 
 def get_pages(app) -> list[str]:
@@ -55,7 +56,7 @@ def plan(app, seed: Seed) -> dict[str, list[str]]:
     member's is empty, and with billing off it is the switched-off form."""
     pages = get_pages(app)
     return {
-        "anonymous": pages + ["/no-such-page"],
+        "anonymous": pages + ["/no-such-page", f"/r/{seed.referral_code}"],
         "member": pages + [f"/user_upgrades/new?user={LONG_NAME}",
                            f"/user_upgrades/{seed.bought}", f"/user_upgrades/{seed.gift_in}"],
         "platinum": pages + [f"/user_upgrades/{seed.gift_out}"],
@@ -124,7 +125,36 @@ def seed(app, make_user) -> Seed:
                             completed_at=now - timedelta(days=2), receipt_url=receipt)
     gift_in = make_upgrade(app, carol, alice, "gold", UpgradeStatus.FAILED, 2000,
                            closed_at=now)
-    return Seed(bought=bought, gift_out=gift_out, gift_in=gift_in)
+    seed_referrals(app, alice, friend, carol)
+    return Seed(bought=bought, gift_out=gift_out, gift_in=gift_in,
+                referral_code=alice.referral_code)
+
+
+def seed_referrals(app, alice, friend, carol) -> None:
+    """Alice came through carol's link and has not paid (the banner). Carol came through the
+    Platinum friend's link and paid, was refunded, paid again: the friend's credit and
+    ledger (Platinum has Premium anyway, so no visitor's access changes)."""
+    from app.auth.models import User
+    from app.referrals.models import CreditEntry, CreditReason, Referral
+
+    with app.app_context():
+        now = utcnow()
+        db.session.add(Referral(referrer_id=carol.id, referred_id=alice.id))
+        paid = Referral(referrer_id=friend.id, referred_id=carol.id, conversions=2,
+                        converted_at=now - timedelta(days=2), credited_at=now - timedelta(days=2))
+        db.session.add(paid)
+        db.session.flush()
+        for days_ago, days, reason, conversion in (
+                (40, 45, CreditReason.REFERRAL_GIVEN, 1), (30, -45, CreditReason.REVERSAL, 1),
+                (2, 45, CreditReason.REFERRAL_GIVEN, 2)):
+            db.session.add(CreditEntry(user_id=friend.id, days=days, reason=reason,
+                                       referral_id=paid.id, conversion=conversion,
+                                       created_at=now - timedelta(days=days_ago)))
+        db.session.add(CreditEntry(user_id=friend.id, days=10, reason=CreditReason.ADMIN_GRANT,
+                                   note="Sorry about the outage on the 3rd: ten days on us",
+                                   created_at=now - timedelta(days=1)))
+        db.session.get(User, friend.id).credit_until = now + timedelta(days=55)
+        db.session.commit()
 
 
 LOGINS = {"anonymous": None, "member": "alice", "platinum": LONG_NAME, "admin": "admin"}
