@@ -187,6 +187,7 @@ def register_middleware(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from app.auth.cli import users
     from app.billing.cli import billing
+    from app.referrals import cli as _referral_commands  # noqa: F401  (adds to `billing`)
     from app.subscriptions import cli as _subscription_commands  # noqa: F401  (to `billing`)
     from app.upgrades import cli as _upgrade_commands  # noqa: F401  (adds to `billing`)
     from app.webhooks import cli as _webhook_commands  # noqa: F401  (adds to `billing`)
