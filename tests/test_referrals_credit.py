@@ -242,3 +242,17 @@ def test_subscribing_while_holding_credit_is_first_charged_when_it_runs_out(
     page = client.get("/settings").get_data(as_text=True)
     assert f"Next payment on {until:%-d %B %Y} (includes 30 days of referral credit)" in page
     assert "free trial" not in page.lower()
+
+
+def test_credit_without_a_subscription_is_the_plan_settings_shows(app, client, make_user,
+                                                                  login):
+    erin = make_user("erin")
+    with app.app_context():
+        grant_credit(db.session.get(User, erin.id), 45, CreditReason.ADMIN_GRANT, note="hi")
+        db.session.commit()
+    login(erin)
+    page = client.get("/settings").get_data(as_text=True)
+    until = credit_until(app, erin)
+    assert "Referral credit</span>" in page
+    assert f"Your referral credit gives you Premium until {until:%-d %B %Y}" in page
+    assert "You are on the free plan" not in page
