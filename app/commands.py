@@ -6,10 +6,13 @@ click's own usage errors (a bad option value, an id out of range) are put in one
 """
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask.cli import AppGroup
+
+if TYPE_CHECKING:
+    from app.auth.models import User
 
 
 def not_utf8(text: str) -> bytes | None:
@@ -52,3 +55,13 @@ def read_stdin_line(what: str) -> str:
         return raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
         raise click.ClickException(f"The {what} on standard input is not UTF-8 text.") from None
+
+
+def require_user(email: str) -> "User":
+    """The user with this email, or the command stops with one line saying there is none."""
+    from app.auth.models import find_by_email
+
+    user = find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with email {email!r}.")
+    return user

@@ -9,7 +9,7 @@ from app.auth.forms import check_username
 from app.auth.models import Level, User, find_by_email, find_by_username
 from app.billing.cards import cards_for
 from app.billing.models import BRANDS
-from app.commands import OperatorGroup, read_stdin_line
+from app.commands import OperatorGroup, read_stdin_line, require_user
 from app.extensions import db
 from app.money import format_money
 from app.referrals.cli import summary_for as referral_summary
@@ -19,13 +19,6 @@ from app.subscriptions.cli import summary_for as subscription_summary
 from app.text import control_character
 
 users = OperatorGroup("users", help="Create and inspect user accounts.")
-
-
-def _require_user(email: str) -> User:
-    user = find_by_email(email)
-    if user is None:
-        raise click.ClickException(f"No user with email {email!r}.")
-    return user
 
 
 def _check_email(email: str) -> str:
@@ -99,7 +92,7 @@ def create(email: str, username: str, admin: bool, password_stdin: bool) -> None
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def show(email: str, as_json: bool) -> None:
     """Show a user's level, access and its sources."""
-    summary = user_summary(_require_user(email))
+    summary = user_summary(require_user(email))
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -144,7 +137,7 @@ def set_level(email: str, level: str) -> None:
         new_level = Level.parse(level)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    user = _require_user(email)
+    user = require_user(email)
     old = user.level
     user.level = new_level
     db.session.commit()

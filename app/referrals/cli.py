@@ -10,9 +10,10 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
-from app.auth.models import User, find_by_email, utcnow
+from app.auth.models import User, utcnow
 from app.billing.cli import billing
 from app.billing.errors import BillingError
+from app.commands import require_user
 from app.extensions import db
 from app.referrals.credit import grant_credit
 from app.referrals.models import CreditEntry, CreditReason, Referral
@@ -45,13 +46,6 @@ class Days(click.ParamType):
         shown = text if len(text) <= 20 else text[:20] + "…"
         self.fail(f"{shown!r} is not a whole number of days from 1 to {MAX_GRANT_DAYS}.",
                   param, ctx)
-
-
-def _require_user(email: str) -> User:
-    user = find_by_email(email)
-    if user is None:
-        raise click.ClickException(f"No user with email {email!r}.")
-    return user
 
 
 def _check_reason(text: str) -> str:
@@ -142,7 +136,7 @@ def grant_credit_command(email: str, days: int, reason: str) -> None:
     """Give a user days of credit, stacked after any credit they hold (and, for a
     subscriber, move their next charge at Stripe by as many days)."""
     note = _check_reason(reason)
-    user = _require_user(email)
+    user = require_user(email)
     try:
         entry = grant_credit(user, days, CreditReason.ADMIN_GRANT, note=note)
     except BillingError as exc:
@@ -167,7 +161,7 @@ def grant_credit_command(email: str, days: int, reason: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def credits_command(email: str, as_json: bool) -> None:
     """Show a user's credit ledger, newest first, and how long their credit runs."""
-    user = _require_user(email)
+    user = require_user(email)
     rows = [(entry, _other_user(entry, user)) for entry in _ledger(user)]
     if as_json:
         click.echo(json.dumps({
