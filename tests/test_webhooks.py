@@ -184,3 +184,22 @@ def test_log_lines_name_event_id_and_type(app, post_event, recorder, caplog):
         "processed", "duplicate"]
     assert all(payload["id"] in r.getMessage() and "customer.updated" in r.getMessage()
                for r in records)
+
+
+def test_a_charge_of_something_else_is_stored_without_a_transaction(app, post_event,
+                                                                    monkeypatch):
+    """charge.refunded's registration reads cheaply whether the charge can be ours; a
+    charge of something else is stored as processed, "nothing of ours", and its handler
+    (which would open a transaction to find nothing) never runs."""
+    from app.upgrades import handlers as upgrade_handlers
+    from app.webhooks import registry
+
+    ran = []
+    [registration] = registry.HANDLERS["charge.refunded"]
+    monkeypatch.setitem(registry.HANDLERS, "charge.refunded", [registry.Registration(
+        lambda e: ran.append(e.id), registration.view, registration.where,
+        upgrade_handlers._charge_may_be_ours)])
+    payload = event("charge.refunded", stripe_object("charge", refunded=True))
+    assert post_event(payload).json["outcome"] == "processed"
+    [row] = stored_events(app)
+    assert (row.status, row.note) == ("processed", "nothing of ours") and ran == []

@@ -102,6 +102,13 @@ def reverse_conversion(payment_intent: str, *, now: datetime | None = None) -> b
     return True
 
 
+def converted_by(connection: sa.Connection, payment_intent: str) -> bool:
+    """Whether a payment intent converted a referral (its refund would reverse it); read on
+    a connection of the caller's."""
+    return connection.execute(sa.select(Referral.id).where(
+        Referral.converting_payment_intent == payment_intent).limit(1)).first() is not None
+
+
 def _take_back(user: User, grant: CreditEntry, referral: Referral, now: datetime) -> None:
     lock_user(user.id)
     db.session.refresh(user, ["credit_until"])

@@ -74,16 +74,38 @@ def upgrade_for_session(session: CheckoutSessionView) -> UserUpgrade | None:
     return upgrade
 
 
+def _names_payment() -> sa.ColumnElement[bool]:
+    table = UserUpgrade.__table__
+    return sa.or_(table.c.stripe_payment_intent_id == sa.bindparam("pi"),
+                  table.c.stripe_charge_id == sa.bindparam("charge"),
+                  table.c.id == sa.bindparam("upgrade_id"))
+
+
 @functools.cache
 def _by_payment() -> sa.Select[tuple[int, str | None, str | None]]:
     """The ids a payment may name, locked: Core, built once. A charge of something else
     (most charges) costs this one light query and loads no object."""
     table = UserUpgrade.__table__
     return (sa.select(table.c.id, table.c.stripe_payment_intent_id, table.c.stripe_charge_id)
-            .where(sa.or_(table.c.stripe_payment_intent_id == sa.bindparam("pi"),
-                          table.c.stripe_charge_id == sa.bindparam("charge"),
-                          table.c.id == sa.bindparam("upgrade_id")))
-            .with_for_update())
+            .where(_names_payment()).with_for_update())
+
+
+@functools.cache
+def _any_by_payment() -> sa.Select[tuple[int]]:
+    return sa.select(UserUpgrade.__table__.c.id).where(_names_payment()).limit(1)
+
+
+def payment_may_be_ours(connection: sa.Connection, payment_intent_id: str | None,
+                        charge_id: str | None, metadata: UpgradeMetadata | None) -> bool:
+    """Whether a payment can belong to one of our upgrades: the look-up of
+    `upgrade_for_payment`, unlocked, on a connection of the caller's (the webhook
+    pipeline's autocommit one: no transaction for a charge of something else)."""
+    upgrade_id = _ours(metadata) if metadata is not None else None
+    if not (payment_intent_id or charge_id or upgrade_id):
+        return False
+    return connection.execute(_any_by_payment(), {
+        "pi": payment_intent_id, "charge": charge_id, "upgrade_id": upgrade_id},
+    ).first() is not None
 
 
 def upgrade_for_payment(payment_intent_id: str | None, charge_id: str | None,

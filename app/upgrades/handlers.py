@@ -1,6 +1,8 @@
 """Stripe events about upgrades: small functions, each handing the typed object to the service."""
 
-from app.referrals.credit import reverse_conversion
+import sqlalchemy as sa
+
+from app.referrals.credit import converted_by, reverse_conversion
 from app.services import upgrades
 from app.upgrades.views import ChargeView, CheckoutSessionView, DisputeView
 from app.webhooks.registry import Event, handles
@@ -21,12 +23,23 @@ def async_payment_failed(event: Event[CheckoutSessionView]) -> None:
     upgrades.fail_checkout_session(event.object, event_id=event.id)
 
 
-@handles("charge.refunded", view=ChargeView)
+def _refunded_in_full(charge: ChargeView) -> bool:
+    return charge.refunded or charge.amount_refunded >= charge.amount > 0
+
+
+def _charge_may_be_ours(connection: sa.Connection, charge: ChargeView) -> bool:
+    """An upgrade's payment, or one that converted a referral and is refunded in full."""
+    return upgrades.payment_may_be_ours(connection, charge.payment_intent, charge.id,
+                                        charge.metadata) or bool(
+        charge.payment_intent and _refunded_in_full(charge)
+        and converted_by(connection, charge.payment_intent))
+
+
+@handles("charge.refunded", view=ChargeView, ours=_charge_may_be_ours)
 def charge_refunded(event: Event[ChargeView]) -> None:
     charge = event.object
     upgrades.apply_charge_refund(charge, event_id=event.id)
-    if charge.payment_intent and (charge.refunded or charge.amount_refunded >= charge.amount
-                                  > 0):
+    if charge.payment_intent and _refunded_in_full(charge):
         # A payment that earned referral credit (an upgrade's or a subscription invoice's),
         # refunded in full, takes the credit back.
         reverse_conversion(charge.payment_intent)

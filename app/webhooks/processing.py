@@ -71,6 +71,8 @@ def receive(body: str, payload: dict[str, typing.Any] | None = None, *,
         return Outcome.DUPLICATE
     try:
         outcome, note, handling = _prepare(payload)
+        if handling is not None and not _may_be_ours(*handling):
+            note, handling = "nothing of ours", None  # stored processed, in autocommit
     except MalformedObject as exc:
         log.error("stripe event %s (%s): %s; kept as failed, not retried", row.stripe_id,
                   row.type, exc)
@@ -120,6 +122,14 @@ def _prepare(payload: dict[str, typing.Any]) -> tuple[Outcome, str | None, Handl
     if handling is None:  # e.g. a setup-mode Checkout Session, when no feature takes them
         return Outcome.UNHANDLED, "no handler for this object", None
     return Outcome.PROCESSED, None, handling
+
+
+def _may_be_ours(registration: Registration, event: Event[typing.Any]) -> bool:
+    """The registration's cheap read, if it has one: can the object concern our records?"""
+    if registration.ours is None:
+        return True
+    with event_log() as connection:
+        return registration.ours(connection, event.object)
 
 
 def _log_failure(row: Columns, exc: Exception, tracebacks: bool) -> None:

@@ -9,12 +9,20 @@ Several features may handle one type when its objects say whose they are: each d
 registration that matches, then reads `data.object` through its view before the handler
 runs, so a handler only ever sees a validated object; one that does not fit is kept as
 malformed.
+
+A registration may also say, cheaply, whether an object can concern our records at all
+(`ours`: one read on the event log's autocommit connection). When it cannot (a charge of
+something else, most charges), the pipeline stores the event as processed, "nothing of
+ours", without opening a transaction for a handler that would find nothing. The read must
+find everything the handler would act on (a false "not ours" loses the event).
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
 
 from app.billing.objects import StripeView
 
@@ -41,6 +49,8 @@ class RetryLater(Exception):
 
 
 Handler = Callable[[Event[Any]], None]
+# Whether an object may concern our records, read on an autocommit connection.
+Ours = Callable[[sa.Connection, Any], bool]
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class Registration:
     view: type[StripeView]
     # The object's fields and the values this registration takes; empty: every object.
     where: Mapping[str, str] = field(default_factory=dict)
+    ours: Ours | None = None
 
     def takes(self, obj: Mapping[str, Any]) -> bool:
         return all(obj.get(key) == value for key, value in self.where.items())
@@ -57,13 +68,13 @@ class Registration:
 HANDLERS: dict[str, list[Registration]] = {}
 
 
-def handles(*event_types: str, view: type[StripeView],
-            where: Mapping[str, str] | None = None) -> Callable[[Handler], Handler]:
+def handles(*event_types: str, view: type[StripeView], where: Mapping[str, str] | None = None,
+            ours: Ours | None = None) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of `event_types` (of the objects
-    `where` describes), reading `view`."""
+    `where` describes), reading `view`; `ours` as above."""
     def register(func: Handler) -> Handler:
         for event_type in event_types:
-            add(event_type, Registration(func, view, dict(where or {})))
+            add(event_type, Registration(func, view, dict(where or {}), ours))
         return func
     return register
 
