@@ -253,6 +253,21 @@ def test_credit_without_a_subscription_is_the_plan_settings_shows(app, client, m
     login(erin)
     page = client.get("/settings").get_data(as_text=True)
     until = credit_until(app, erin)
-    assert "Referral credit</span>" in page
-    assert f"Your referral credit gives you Premium until {until:%-d %B %Y}" in page
+    assert "Credit</span>" in page
+    assert f"Your credit gives you Premium until {until:%-d %B %Y}" in page
     assert "You are on the free plan" not in page
+
+
+def test_pricing_tells_a_user_holding_credit_when_the_first_payment_comes(app, client,
+                                                                         make_user, login):
+    fay = make_user("fay")
+    with app.app_context():
+        grant_credit(db.session.get(User, fay.id), 45, CreditReason.ADMIN_GRANT, note="hi")
+        db.session.commit()
+    login(fay)
+    until = credit_until(app, fay)
+    monthly = client.get("/pricing").get_data(as_text=True)
+    assert f"First payment on {until:%-d %B %Y}, when your credit runs out" in monthly
+    assert "Charged today" not in monthly
+    annual = client.get("/pricing?interval=annual").get_data(as_text=True)
+    assert f"No payment until {until:%-d %B %Y}" in annual

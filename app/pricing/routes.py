@@ -7,7 +7,7 @@ from app import catalog
 from app.access import access_for
 from app.catalog.levels import comparison
 from app.pricing import bp
-from app.subscriptions.checkout import TRIAL_DAYS
+from app.subscriptions.checkout import TRIAL_DAYS, first_charge_with_credit
 from app.subscriptions.forms import SubscribeForm
 from app.subscriptions.service import current_for
 
@@ -30,6 +30,10 @@ def render_pricing(interval: str, form: SubscribeForm | None = None, status: int
         subscription=current_for(current_user.id) if authenticated else None,
         form=form or SubscribeForm(interval=interval),
         trial_days=TRIAL_DAYS,
+        # A user holding referral credit is first charged when it runs out.
+        first_charge={key: first_charge_with_credit(current_user, days)
+                      for key, days in (("monthly", 0), ("annual", TRIAL_DAYS))}
+        if authenticated else {"monthly": None, "annual": None},
         cancelled=cancelled,
     ), status
 

@@ -106,7 +106,7 @@ def open_checkout(checkout: SubscriptionCheckout, user: User, success_url: str,
     subscription_data: SessionCreateParamsSubscriptionData = {"metadata": metadata}
     if plan.trial_days:
         subscription_data["trial_period_days"] = plan.trial_days
-    first_charge = _after_credit(user, plan.trial_days or 0)
+    first_charge = first_charge_with_credit(user, plan.trial_days or 0)
     if first_charge is not None:  # no one pays for a day they hold as credit
         subscription_data.pop("trial_period_days", None)
         subscription_data["trial_end"] = int(first_charge.timestamp())
@@ -155,7 +155,7 @@ def apply_return(checkout: SubscriptionCheckout) -> SubscriptionCheckout | None:
 MIN_TRIAL = timedelta(hours=49)
 
 
-def _after_credit(user: User, trial_days: int) -> datetime | None:
+def first_charge_with_credit(user: User, trial_days: int) -> datetime | None:
     """When a subscriber holding credit is first charged: when the credit (and any free
     trial) runs out. None without credit worth deferring for."""
     now = utcnow()
