@@ -49,27 +49,21 @@ def _walk(obj, path):
     return obj
 
 
-def extract(fixtures):
+def extract(fixtures, types=SERVED, nested=NESTED):
+    """The sorted top-level keys of `types` and the keys of the `nested` hashes."""
     resources = fixtures["resources"]
     return {
         "source": "stripe/openapi fixtures3.json (see ../shared/stripe/README.md)",
-        "top_level": {kind: sorted(resources[kind]) for kind in SERVED},
+        "top_level": {kind: sorted(resources[kind]) for kind in types},
         "nested": {f"{kind}:{path}": sorted(_walk(resources[kind], path))
-                   for kind, path in NESTED},
+                   for kind, path in nested},
     }
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fixtures",
-                        default=ROOT.parent / "shared" / "stripe" / "fixtures3.json")
-    parser.add_argument("--out", default=ROOT / "tests" / "data" / "stripe_shapes.json")
-    args = parser.parse_args(argv)
-    with open(args.fixtures, encoding="utf-8") as fh:
-        shapes = extract(json.load(fh))
-    out = pathlib.Path(args.out)
+def write(shapes, out):
+    """Write `shapes` one line per entry: the file stays small and its diffs readable."""
+    out = pathlib.Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # One line per type keeps the file small and its diffs readable.
     lines = ["{", f'  "source": {json.dumps(shapes["source"])},']
     for section in ("top_level", "nested"):
         lines.append(f'  "{section}": {{')
@@ -80,6 +74,22 @@ def main(argv=None):
     lines.append("}")
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {out} ({len(shapes['top_level'])} types)")
+
+
+def read_fixtures(path):
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+DEFAULT_FIXTURES = ROOT.parent / "shared" / "stripe" / "fixtures3.json"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fixtures", default=DEFAULT_FIXTURES)
+    parser.add_argument("--out", default=ROOT / "tests" / "data" / "stripe_shapes.json")
+    args = parser.parse_args(argv)
+    write(extract(read_fixtures(args.fixtures)), args.out)
 
 
 if __name__ == "__main__":

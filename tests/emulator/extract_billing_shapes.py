@@ -8,7 +8,6 @@ does for the rest, so a fresh clone needs no ../shared.
 """
 import argparse
 import importlib.util
-import json
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -43,33 +42,12 @@ def _main_extractor():
     return module
 
 
-def extract(fixtures):
-    walk = _main_extractor()._walk
-    resources = fixtures["resources"]
-    return {
-        "source": "stripe/openapi fixtures3.json (see ../shared/stripe/README.md)",
-        "top_level": {kind: sorted(resources[kind]) for kind in TYPES},
-        "nested": {f"{kind}:{path}": sorted(walk(resources[kind], path))
-                   for kind, path in NESTED},
-    }
-
-
 def main(argv=None):
+    shared = _main_extractor()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fixtures",
-                        default=ROOT.parent / "shared" / "stripe" / "fixtures3.json")
+    parser.add_argument("--fixtures", default=shared.DEFAULT_FIXTURES)
     args = parser.parse_args(argv)
-    with open(args.fixtures, encoding="utf-8") as fh:
-        shapes = extract(json.load(fh))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    # One line per entry, like tests/data/stripe_shapes.json.
-    sections = [f'  "source": {json.dumps(shapes["source"])}']
-    for section in ("top_level", "nested"):
-        entries = ",\n".join(f"    {json.dumps(k)}: {json.dumps(v)}"
-                             for k, v in shapes[section].items())
-        sections.append(f'  "{section}": {{\n{entries}\n  }}')
-    OUT.write_text("{\n" + ",\n".join(sections) + "\n}\n", encoding="utf-8")
-    print(f"wrote {OUT}")
+    shared.write(shared.extract(shared.read_fixtures(args.fixtures), TYPES, NESTED), OUT)
 
 
 if __name__ == "__main__":
