@@ -52,7 +52,7 @@ def customer_id(app, user) -> str | None:
 def at_stripe(app, user) -> stripe.Customer:
     """The user's customer as the emulator holds it, tax IDs included."""
     with app.app_context():
-        return gateway.retrieve_customer_details(customer_id(app, user))
+        return gateway.retrieve_customer(customer_id(app, user), expand=["tax_ids"])
 
 
 def tax_ids(app, user) -> list[tuple[str, str]]:

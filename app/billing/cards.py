@@ -150,12 +150,12 @@ def move(user: User, card: PaymentMethod, offset: int) -> None:
     """Move a card up (-1) or down (+1) the order; a new first card becomes the default."""
     lock_user(user.id)
     cards = _ordered(card.billing_info_id)
-    index = cards.index(card)
+    index, first = cards.index(card), cards[0]
     target = index + offset
     if not 0 <= target < len(cards):
         return  # already at that end: nothing to do
     cards[index], cards[target] = cards[target], cards[index]
-    if cards[0] is not _first(card.billing_info_id):
+    if cards[0] is not first:
         _charge_at_stripe(user, cards[0])
     _renumber(cards)
 
@@ -206,11 +206,6 @@ def _ordered(billing_info_id: int) -> list[PaymentMethod]:
     return list(db.session.scalars(sa.select(PaymentMethod).where(
         PaymentMethod.billing_info_id == billing_info_id).order_by(
         PaymentMethod.priority, PaymentMethod.id)))
-
-
-def _first(billing_info_id: int) -> PaymentMethod | None:
-    cards = _ordered(billing_info_id)
-    return cards[0] if cards else None
 
 
 def _reorder(billing_info_id: int, first: PaymentMethod) -> None:

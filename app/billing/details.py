@@ -122,7 +122,7 @@ def save_details(user: User, wanted: BillingDetails) -> bool:
 
 
 def _customer(customer_id: str) -> stripe.Customer:
-    customer = gateway.retrieve_customer_details(customer_id)
+    customer = gateway.retrieve_customer(customer_id, expand=["tax_ids"])
     if customer is None:
         raise StripeRejected(operator_message=f"Stripe has no customer {customer_id} (deleted?).")
     return customer

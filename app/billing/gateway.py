@@ -299,15 +299,6 @@ def _details_errors(action: str) -> Iterator[None]:
             raise StripeRejected(operator_message=for_operators(action, exc)) from exc
 
 
-def retrieve_customer_details(customer_id: str) -> stripe.Customer | None:
-    """The customer with its tax IDs (`expand`), or None if Stripe has none (or deleted it)."""
-    params: CustomerRetrieveParams = {"expand": ["tax_ids"]}
-    with translated_errors(f"retrieve customer {customer_id} with tax ids"):
-        customer = _missing_is_none(
-            lambda ident: client().v1.customers.retrieve(ident, params=params), customer_id)
-    return None if customer is None or getattr(customer, "deleted", False) else customer
-
-
 def list_tax_ids(customer_id: str) -> list[stripe.TaxId]:
     """All the customer's tax IDs, following pagination (an expanded customer shows a page)."""
     with translated_errors(f"list tax ids of customer {customer_id}"):
@@ -368,10 +359,14 @@ def detach_payment_method(payment_method_id: str) -> stripe.PaymentMethod:
         return client().v1.payment_methods.detach(payment_method_id)
 
 
-def retrieve_customer(customer_id: str) -> stripe.Customer | None:
-    """The customer, or None if Stripe has none by that id (or it was deleted)."""
+def retrieve_customer(customer_id: str,
+                      expand: list[str] | None = None) -> stripe.Customer | None:
+    """The customer (e.g. `expand=["tax_ids"]`), or None if Stripe has none by that id (or
+    it was deleted)."""
+    params: CustomerRetrieveParams = {"expand": expand} if expand else {}
     with translated_errors(f"retrieve customer {customer_id}"):
-        customer = _missing_is_none(client().v1.customers.retrieve, customer_id)
+        customer = _missing_is_none(
+            lambda ident: client().v1.customers.retrieve(ident, params=params), customer_id)
     return None if customer is None or getattr(customer, "deleted", False) else customer
 
 

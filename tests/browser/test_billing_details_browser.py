@@ -25,8 +25,8 @@ def app_config(emulated_config):
 
 def customer_at_stripe(app, user):
     with app.app_context():
-        return gateway.retrieve_customer_details(
-            stored_customer_id(db.session.get(type(user), user.id)))
+        return gateway.retrieve_customer(
+            stored_customer_id(db.session.get(type(user), user.id)), expand=["tax_ids"])
 
 
 def fill_details(page) -> None:
