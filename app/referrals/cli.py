@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
-from flask import current_app
 
 from app.auth.models import User, utcnow
 from app.billing.cli import billing
@@ -17,6 +16,8 @@ from app.commands import require_user
 from app.extensions import db
 from app.referrals.credit import grant_credit
 from app.referrals.models import CreditEntry, CreditReason, Referral
+from app.referrals.overview import referral_link
+from app.referrals.service import ledger_for, referral_of
 
 MAX_GRANT_DAYS = 3650  # ten years, as for every duration operators type
 MAX_NOTE_LENGTH = 200  # CreditEntry.note
@@ -79,15 +80,9 @@ def _other_user(entry: CreditEntry, user: User) -> User | None:
     return db.session.get(User, other_id) if other_id is not None else None
 
 
-def _ledger(user: User) -> list[CreditEntry]:
-    return list(db.session.scalars(sa.select(CreditEntry).where(
-        CreditEntry.user_id == user.id).order_by(CreditEntry.created_at.desc(),
-                                                 CreditEntry.id.desc())))
-
-
 def summary_for(user: User) -> dict[str, Any]:
     """The credit and referral part of `flask users show`."""
-    referral = db.session.scalar(sa.select(Referral).where(Referral.referred_id == user.id))
+    referral = referral_of(user)
     referrer = (db.session.get(User, referral.referrer_id)
                 if referral is not None and referral.referrer_id is not None else None)
     converted = db.session.scalar(sa.select(sa.func.count()).select_from(Referral).where(
@@ -98,7 +93,7 @@ def summary_for(user: User) -> dict[str, Any]:
         "credit_until": _iso(user.credit_until),
         "referral": {
             "code": user.referral_code,
-            "link": f"{current_app.config['SITE_URL']}/r/{user.referral_code}",
+            "link": referral_link(user),
             "referred_by": referrer.username if referrer is not None else None,
             "referral_status": status,
             "converted_referrals": converted,
@@ -162,7 +157,7 @@ def grant_credit_command(email: str, days: int, reason: str) -> None:
 def credits_command(email: str, as_json: bool) -> None:
     """Show a user's credit ledger, newest first, and how long their credit runs."""
     user = require_user(email)
-    rows = [(entry, _other_user(entry, user)) for entry in _ledger(user)]
+    rows = [(entry, _other_user(entry, user)) for entry in ledger_for(user)]
     if as_json:
         click.echo(json.dumps({
             "email": user.email,

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 
 from app.auth.models import User, utcnow
 from app.extensions import db
@@ -42,8 +42,8 @@ class ReferralOverview:
 
 def referral_link(user: User) -> str:
     """The link the user shares: SITE_URL + /r/CODE."""
-    return str(current_app.config["SITE_URL"]) + url_for("referrals.visit",
-                                                         code=user.referral_code)
+    # Not url_for: the CLI (`users show`) builds it outside any request too.
+    return f"{current_app.config['SITE_URL']}/r/{user.referral_code}"
 
 
 def referred_by(user: User) -> str | None:
