@@ -17,6 +17,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def days_left(until: datetime, now: datetime) -> int:
+    """Whole days remaining, rounding up (a trial ending tomorrow morning has 1 day left)."""
+    seconds = (until - now).total_seconds()
+    return max(0, int(-(-seconds // 86_400)))
+
+
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every database (SQLite returns naive ones)."""
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.auth.models import User, utcnow
+from app.auth.models import User, days_left, utcnow
 from app.extensions import db
 from app.referrals.codes import normalised
 from app.referrals.models import CreditEntry, Referral
@@ -67,10 +67,7 @@ def live_conversions(user: User, now: datetime | None = None) -> int:
 
 def credit_days_left(user: User, now: datetime | None = None) -> int:
     """Whole days of credit left (rounded up): the "+N days on your account"."""
-    if user.credit_until is None:
-        return 0
-    seconds = (user.credit_until - (now or utcnow())).total_seconds()
-    return max(0, int(-(-seconds // 86_400)))
+    return days_left(user.credit_until, now or utcnow()) if user.credit_until else 0
 
 
 def ledger_for(user: User) -> list[CreditEntry]:

@@ -3,7 +3,7 @@ annual, the customer portal. Each calls Stripe through the gateway and applies t
 subscription Stripe returns at once, through the same verb as the webhooks."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from stripe.params import SubscriptionUpdateParams
 from stripe.params.billing_portal import SessionCreateParamsFlowData
@@ -108,12 +108,6 @@ def portal_url(customer_id: str, return_url: str, flow: str | None = None) -> st
                                           "redirect": {"return_url": return_url}}}
     session = gateway.create_portal_session(customer_id, return_url, flow_data)
     return str(session.url)
-
-
-def days_left(until: datetime, now: datetime) -> int:
-    """Whole days remaining, rounding up (a trial ending tomorrow morning has 1 day left)."""
-    seconds = (until - now).total_seconds()
-    return max(0, int(-(-seconds // 86_400)))
 
 
 

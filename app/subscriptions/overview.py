@@ -10,9 +10,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app.auth.models import User, utcnow
+from app.auth.models import User, days_left, utcnow
 from app.extensions import db
-from app.subscriptions.changes import days_left, other_interval
+from app.subscriptions.changes import other_interval
 from app.subscriptions.models import (
     LIVE,
     Subscription,
