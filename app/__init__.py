@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, Response
 
 from app import config as config_module
-from app.extensions import csrf, db, limiter, login_manager, migrate
+from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 if TYPE_CHECKING:
     from app.auth.models import User
@@ -66,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> "User | None":
@@ -104,7 +105,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_webhook_handlers() -> None:
     """Import the modules whose functions register themselves as event handlers."""
-    from app import handlers  # noqa: F401
+    from app import handlers, jobs  # noqa: F401  (handlers, and the worker's job kinds)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -187,6 +188,7 @@ def register_middleware(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from app.auth.cli import users
     from app.billing.cli import billing
+    from app.outbox.cli import worker
     from app.referrals import cli as _referral_commands  # noqa: F401  (adds to `billing`)
     from app.subscriptions import cli as _subscription_commands  # noqa: F401  (to `billing`)
     from app.upgrades import cli as _upgrade_commands  # noqa: F401  (adds to `billing`)
@@ -194,3 +196,4 @@ def register_commands(app: Flask) -> None:
 
     app.cli.add_command(users)
     app.cli.add_command(billing)
+    app.cli.add_command(worker)

@@ -75,6 +75,24 @@ def from_env(instance_path: str) -> dict:
         # Connections are recycled instead; one that died with a database restart fails
         # one request (Stripe retries webhooks) and is then replaced.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800},
+        # Outgoing mail (Flask-Mailman, SMTP). `make dev` points this at its local server.
+        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "smtp"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(os.environ.get("MAIL_USE_SSL")),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_FROM") or "Lumen <no-reply@localhost>",
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
+        # Where support requests go; shown in messages and receipts.
+        "SUPPORT_EMAIL": os.environ.get("SUPPORT_EMAIL", "support@lumen.example"),
+        # The background worker (app/outbox): a claimed job is someone else's after the
+        # lease; a failing one is retried after 30 s, 60 s, 120 s… up to the limit.
+        "WORKER_LEASE_SECONDS": _int("WORKER_LEASE_SECONDS", 300),
+        "WORKER_MAX_ATTEMPTS": _int("WORKER_MAX_ATTEMPTS", 8),
+        "WORKER_BACKOFF_SECONDS": _int("WORKER_BACKOFF_SECONDS", 30),
+        "WORKER_POLL_SECONDS": _int("WORKER_POLL_SECONDS", 1),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

@@ -1,0 +1,3 @@
+"""Every module that registers worker job kinds (`@job`), imported once at start-up."""
+
+from app.emails import send as _mail  # noqa: F401

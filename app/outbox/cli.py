@@ -1,0 +1,91 @@
+"""`flask worker`: run the outbox; `status` and `retry` for operators."""
+
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+import sqlalchemy as sa
+
+from app.auth.models import utcnow
+from app.extensions import db
+from app.outbox.models import Job, JobStatus
+from app.outbox.worker import work, worker_name
+
+
+@click.group("worker", invoke_without_command=True)
+@click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+@click.option("--name", help="This worker's name in the logs and on claimed jobs.")
+@click.pass_context
+def worker(ctx: click.Context, once: bool, name: str | None) -> None:
+    """Run queued jobs (e-mails, card retries): `flask worker`, stopped by Ctrl-C or SIGTERM
+    once the current job is done."""
+    if ctx.invoked_subcommand is not None:
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    name = name or worker_name()
+    click.echo(f"Worker {name} started{' (once)' if once else ''}.", err=True)
+    ran = work(worker=name, once=once, stop=stop)
+    click.echo(f"Worker {name} stopped after {ran} job(s).", err=True)
+
+
+def _row(job: Job) -> dict[str, Any]:
+    return {"id": job.id, "kind": job.kind, "key": job.key, "status": job.status.value,
+            "attempts": job.attempts, "run_after": job.run_after.isoformat(),
+            "locked_by": job.locked_by,
+            "locked_until": job.locked_until.isoformat() if job.locked_until else None,
+            "last_error": job.last_error}
+
+
+@worker.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--limit", default=20, show_default=True, help="Failed jobs to list.")
+def status(as_json: bool, limit: int) -> None:
+    """How many jobs are pending, running, done and failed; the failed ones with reasons."""
+    counts = {s.value: 0 for s in JobStatus}
+    for value, count in db.session.execute(
+            sa.select(Job.status, sa.func.count()).group_by(Job.status)):
+        counts[value.value] = count
+    now = utcnow()
+    due = db.session.scalar(sa.select(sa.func.count()).where(
+        Job.status == JobStatus.PENDING, Job.run_after <= now)) or 0
+    failed = db.session.scalars(sa.select(Job).where(Job.status == JobStatus.FAILED)
+                                .order_by(Job.id.desc()).limit(limit)).all()
+    running = db.session.scalars(sa.select(Job).where(Job.status == JobStatus.RUNNING)
+                                 .order_by(Job.id)).all()
+    if as_json:
+        click.echo(json.dumps({"counts": counts, "due_now": due,
+                               "running": [_row(j) for j in running],
+                               "failed": [_row(j) for j in failed]}, indent=2))
+        return
+    click.echo("  ".join(f"{name}: {n}" for name, n in counts.items()) + f"  (due now: {due})")
+    for job in running:
+        state = "lease ran out" if job.locked_until and job.locked_until < now else "running"
+        click.echo(f"  #{job.id} {job.key}: {state} on {job.locked_by}, attempt {job.attempts}")
+    if failed:
+        click.echo("Failed (retry with `flask worker retry ID…`):")
+        for job in failed:
+            click.echo(f"  #{job.id} {job.key} after {job.attempts} attempt(s): "
+                       f"{job.last_error}")
+
+
+@worker.command("retry")
+@click.argument("job_ids", nargs=-1, required=True, type=int)
+def retry(job_ids: tuple[int, ...]) -> None:
+    """Queue failed jobs again, now, with a fresh count of attempts."""
+    jobs = {j.id: j for j in db.session.scalars(sa.select(Job).where(Job.id.in_(job_ids)))}
+    problems = [f"no job #{i}" for i in job_ids if i not in jobs]
+    problems += [f"job #{j.id} is {j.status.value}; only failed jobs are retried"
+                 for j in jobs.values() if j.status is not JobStatus.FAILED]
+    if problems:
+        click.echo("Nothing changed: " + "; ".join(problems) + ".", err=True)
+        sys.exit(1)
+    for job in jobs.values():
+        job.status, job.attempts, job.run_after = JobStatus.PENDING, 0, utcnow()
+        job.finished_at = None
+    db.session.commit()
+    click.echo(f"Queued again: {', '.join(f'#{i}' for i in sorted(jobs))}.")
