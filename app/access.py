@@ -19,10 +19,19 @@ class Source:
 class Access:
     level: Level
     sources: tuple[Source, ...] = field(default_factory=tuple)
+    # Set while the subscription's last payment failed (past due): when Premium from it
+    # ends unless the card is fixed. Every page warns about it.
+    payment_overdue_until: datetime | None = None
 
     @property
     def premium(self) -> bool:
         return bool(self.sources)
+
+    @property
+    def overdue_in_grace(self) -> bool:
+        """Past due, and Premium still kept for the grace period."""
+        return self.payment_overdue_until is not None and any(
+            s.kind == "subscription" for s in self.sources)
 
     @property
     def until(self) -> datetime | None:
@@ -52,27 +61,29 @@ def access_for(user: User | None) -> Access:
     sources: list[Source] = []
     if Level.GOLD <= user.level:
         sources.append(Source("level", f"{user.level.label} level (never expires)"))
-    subscription = _subscription_source(user)
+    subscription, overdue_until = _subscription_source(user)
     if subscription is not None:
         sources.append(subscription)
     if user.credit_until is not None and utcnow() < user.credit_until:
         sources.append(Source("credit", "Referral credit", user.credit_until))
-    return Access(level=user.level, sources=tuple(sources))
+    return Access(level=user.level, sources=tuple(sources), payment_overdue_until=overdue_until)
 
 
-def _subscription_source(user: User) -> Source | None:
+def _subscription_source(user: User) -> tuple[Source | None, datetime | None]:
     """Trialing and active give Premium until the trial or period ends; past due keeps it
-    through the grace period after the failed payment; nothing else does."""
+    through the grace period after the failed payment (whose end is returned too); nothing
+    else does."""
     from app.subscriptions.service import current_for, grace_period
 
     sub = current_for(user.id)
     if sub is None:
-        return None
+        return None, None
     now = utcnow()
     if sub.active(now):
         what = "free trial" if sub.on_trial(now) and not sub.on_credit(now) else sub.plan_label
-        return Source("subscription", f"Subscription: {what}", sub.access_until)
+        return Source("subscription", f"Subscription: {what}", sub.access_until), None
+    grace_ends = sub.grace_ends(grace_period())
     if sub.in_grace(now, grace_period()):
         return Source("subscription", f"Subscription: {sub.plan_label}, payment overdue "
-                      "(grace period)", sub.grace_ends(grace_period()))
-    return None
+                      "(grace period)", grace_ends), grace_ends
+    return None, grace_ends

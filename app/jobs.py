@@ -1,3 +1,4 @@
 """Every module that registers worker job kinds (`@job`), imported once at start-up."""
 
 from app.emails import send as _mail  # noqa: F401
+from app.subscriptions import dunning as _dunning  # noqa: F401

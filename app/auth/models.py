@@ -1,7 +1,7 @@
 """The user account."""
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -13,8 +13,14 @@ from app.referrals.codes import new_code
 from app.text import control_character
 
 
+# Zero, except in tests that move the Stripe emulator's clock and ours with it
+# (tests/mail_fixtures.py, app_clock): then a grace period or a queued job falls due as it would at Stripe.
+CLOCK_OFFSET = timedelta(0)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The app's one "now": every date it compares or stores comes from here."""
+    return datetime.now(UTC) + CLOCK_OFFSET
 
 
 def days_left(until: datetime, now: datetime) -> int:

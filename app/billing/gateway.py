@@ -20,11 +20,13 @@ from stripe.params import (
     CustomerUpdateParams,
     EventListParams,
     InvoiceCreatePreviewParams,
+    InvoicePayParams,
     PriceCreateParams,
     PriceListParams,
     ProductCreateParams,
     ProductUpdateParams,
     RefundCreateParams,
+    SubscriptionCancelParams,
     SubscriptionUpdateParams,
     WebhookEndpointCreateParams,
 )
@@ -257,6 +259,28 @@ def update_subscription(subscription_id: str, params: SubscriptionUpdateParams,
     with translated_errors(f"update subscription {subscription_id}"):
         return client().v1.subscriptions.update(subscription_id, params=params,
                                                  options=_options(idempotency_key))
+
+
+def cancel_subscription(subscription_id: str, idempotency_key: str) -> stripe.Subscription:
+    """End a subscription now, without a final invoice or proration."""
+    params: SubscriptionCancelParams = {"invoice_now": False, "prorate": False}
+    with translated_errors(f"cancel subscription {subscription_id}"):
+        return client().v1.subscriptions.cancel(subscription_id, params=params,
+                                                 options=_options(idempotency_key))
+
+
+def retrieve_invoice(invoice_id: str) -> stripe.Invoice | None:
+    with translated_errors(f"retrieve invoice {invoice_id}"):
+        return _missing_is_none(client().v1.invoices.retrieve, invoice_id)
+
+
+def pay_invoice(invoice_id: str, payment_method_id: str, idempotency_key: str) -> stripe.Invoice:
+    """Try to pay an open invoice with one card, the customer not present. A decline is
+    `CardDeclined`; the same key makes a second try of this card a replay, not a charge."""
+    params: InvoicePayParams = {"payment_method": payment_method_id, "off_session": True}
+    with translated_errors(f"pay invoice {invoice_id} with {payment_method_id}"):
+        return client().v1.invoices.pay(invoice_id, params=params,
+                                        options=_options(idempotency_key))
 
 
 def preview_invoice(params: InvoiceCreatePreviewParams) -> stripe.Invoice:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from app.auth.models import User
-from app.outbox import enqueue
+from app.outbox.enqueue import enqueue
 
 # Extra context computed when the message is sent (never stored): e.g. a reset link,
 # whose token must not sit in the database.

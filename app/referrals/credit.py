@@ -42,7 +42,7 @@ def grant_credit(user: User, days: int, reason: CreditReason, *,
     conversion = referral.conversions if referral is not None else None
     key = (f"credit-referral-{referral.id}-{conversion}-{user.id}-{reason.value}"
            if referral is not None else f"credit-grant-{uuid.uuid4()}")
-    _defer_subscription(user, days, key)
+    subscribed = _defer_subscription(user, days, key)
     user.credit_until = after
     entry = CreditEntry(user_id=user.id, days=days, reason=reason, note=note, before=before,
                         after=after, created_at=now,
@@ -52,7 +52,23 @@ def grant_credit(user: User, days: int, reason: CreditReason, *,
     db.session.flush()
     log.info("user %s: +%s days of credit (%s), now until %s", user.id, days, reason.value,
              after.date())
+    if days > 0:
+        _tell(user, entry, referral, subscribed)
     return entry
+
+
+def _tell(user: User, entry: CreditEntry, referral: Referral | None, subscribed: bool) -> None:
+    from app.emails.messages import iso, queue_email
+
+    friend_id = None
+    if referral is not None:
+        friend_id = (referral.referred_id if entry.reason is CreditReason.REFERRAL_GIVEN
+                     else referral.referrer_id)
+    friend = db.session.get(User, friend_id) if friend_id is not None else None
+    queue_email("referral_credit", user.id, record=f"credit-{entry.id}", days=entry.days,
+                until=iso(entry.after), reason=entry.reason.value,
+                friend=friend.username if friend is not None else None,
+                subscribed=subscribed)
 
 
 def convert_referral(referred_id: int, *, payment_intent: str | None,
@@ -137,13 +153,15 @@ def _locked_referral(condition: sa.ColumnElement[bool], lock: int | None = None)
                              .execution_options(populate_existing=True))
 
 
-def _defer_subscription(user: User, days: int, idempotency_key: str) -> None:
-    """Move the subscriber's next charge at Stripe by `days` (earlier when negative)."""
+def _defer_subscription(user: User, days: int, idempotency_key: str) -> bool:
+    """Move the subscriber's next charge at Stripe by `days` (earlier when negative);
+    whether there was a subscription to move."""
     if days == 0:
-        return
+        return False
     from app.subscriptions.changes import defer_next_payment
     from app.subscriptions.service import current_for
 
     subscription = current_for(user.id)
     if subscription is not None:
         defer_next_payment(subscription, days, idempotency_key)
+    return subscription is not None

@@ -204,7 +204,24 @@ def complete_upgrade(upgrade: UserUpgrade, *, event_id: str | None = None) -> bo
     db.session.flush()
     if upgrade.amount > 0:  # the buyer really paid: a referral of theirs converts
         convert_referral(upgrade.purchaser_id, payment_intent=upgrade.stripe_payment_intent_id)
+    _send_receipts(upgrade, recipient)
     return True
+
+
+def _send_receipts(upgrade: UserUpgrade, recipient: User) -> None:
+    """The purchaser's receipt, and for a gift the recipient's news (without the amount)."""
+    from app.emails.messages import iso, queue_email
+
+    record = f"upgrade-{upgrade.id}"
+    gift_to = recipient.username if upgrade.is_gift else None
+    queue_email("upgrade_receipt", upgrade.purchaser_id, record=record,
+                item=f"{upgrade.type.label} upgrade", amount=upgrade.amount, currency=upgrade.currency,
+                paid_at=iso(upgrade.completed_at), upgrade_id=upgrade.id, gift_to=gift_to)
+    if upgrade.is_gift:
+        purchaser = db.session.get(User, upgrade.purchaser_id)
+        queue_email("gift_received", recipient.id, record=record,
+                    from_username=purchaser.username if purchaser else "a friend",
+                    level=upgrade.type.target.label, upgrade_id=upgrade.id)
 
 
 def level_after_refund(upgrade: UserUpgrade, recipient: User) -> Level:

@@ -112,6 +112,7 @@ def apply_subscription(sub: SubscriptionView, *, snapshot_at: datetime,
             db.session.flush()
             log.info("subscription %s: recorded for user %s, %s (event %s)", sub.id, user_id,
                      row.status.value, event_id or "-")
+            _tell_the_user(row, before=None)
             return row
     if row.ended:
         log.info("subscription %s: already %s; %s snapshot ignored (event %s)", sub.id,
@@ -136,7 +137,36 @@ def apply_subscription(sub: SubscriptionView, *, snapshot_at: datetime,
     db.session.flush()
     log.info("subscription %s: %s -> %s (event %s)", sub.id, before.value, row.status.value,
              event_id or "-")
+    if row.status is not before:
+        _tell_the_user(row, before=before)
     return row
+
+
+STARTED = (S.TRIALING, S.ACTIVE)
+ENDING = (S.CANCELED, S.UNPAID)
+
+
+def _tell_the_user(row: Subscription, *, before: SubscriptionStatus | None) -> None:
+    """Queue the e-mail a change of status calls for: started (or trial started) once per
+    subscription, and "access ended" when a subscription that gave access ends."""
+    from app.emails.messages import iso, queue_email
+
+    now = utcnow()
+    if row.status in STARTED and before in (None, S.INCOMPLETE):
+        trial = row.on_trial(now) and not row.on_credit(now)
+        queue_email("subscription_started", row.user_id, record=row.stripe_subscription_id,
+                    plan=row.plan_label, amount=row.amount, currency=row.currency,
+                    trial=trial, trial_end=iso(row.trial_end), credit_days=row.credit_days,
+                    next_payment=iso(row.access_until))
+    elif row.status in ENDING and before in (*STARTED, S.PAST_DUE):
+        from app.access import access_for
+
+        kept = access_for(row.user).sources
+        failed = row.payment_failed_at is not None
+        queue_email("access_ended", row.user_id, record=row.stripe_subscription_id,
+                    plan=row.plan_label, reason="payment_failed" if failed else "ended",
+                    ended_at=iso(row.ended_at or now),
+                    kept=kept[0].label if kept else None)
 
 
 def refresh(stripe_subscription_id: str) -> Subscription | None:
@@ -188,9 +218,14 @@ def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) ->
     row.latest_invoice_id = invoice.id
     # The failing invoice itself, paid at last (or a later one); an older one paid late
     # says nothing about the current streak.
-    if row.payment_failed_at is not None and as_datetime(invoice.created) >= \
-            row.payment_failed_at:
+    recovered = row.payment_failed_at is not None and as_datetime(invoice.created) >= \
+        row.payment_failed_at
+    if recovered:
         row.payment_failed_at = None
+        if row.status in (S.PAST_DUE, S.UNPAID):
+            # Paying the open invoice makes Stripe's subscription active; its own event
+            # says so too, and may come before or after this one.
+            row.status = S.ACTIVE
     db.session.flush()
     if invoice.amount_paid > 0 and has_pending_referral(row.user_id):
         # A real payment (a trial's £0 invoice is not): the subscriber's referral converts,
@@ -212,6 +247,13 @@ def record_payment_failed(invoice: InvoiceView, *, event_id: str | None = None) 
     if row.status in (S.ACTIVE, S.TRIALING) and failed_at >= row.snapshot_at:
         row.status = S.PAST_DUE
     db.session.flush()
+    grace_ends = row.grace_ends(grace_period())
+    if row.status is S.PAST_DUE and grace_ends is not None:
+        from app.subscriptions import dunning
+
+        dunning.payment_failed(row, invoice_id=invoice.id, amount=invoice.amount_due,
+                               currency=invoice.currency, failed_at=failed_at,
+                               grace_ends=grace_ends)
     log.warning("invoice %s: payment failed for subscription %s (user %s); grace until %s "
                 "(event %s)", invoice.id, row.stripe_subscription_id, row.user_id,
                 row.grace_ends(grace_period()), event_id)
@@ -224,6 +266,17 @@ def record_trial_will_end(sub: SubscriptionView, *, at: datetime,
         return
     row.trial_will_end_at = row.trial_will_end_at or at
     db.session.flush()
+    # The event's own snapshot says what the reminder is about (events come in any order);
+    # one replayed after the trial, or about a trial cancelled since, says nothing true.
+    trial_end = _when(sub.trial_end)
+    if sub.status == S.TRIALING.value and trial_end is not None and utcnow() < trial_end \
+            and not (sub.cancel_at_period_end or row.cancel_at_period_end or row.ended):
+        from app.emails.messages import iso, queue_email
+
+        queue_email("trial_ending", row.user_id,
+                    record=f"{row.stripe_subscription_id}:{sub.trial_end}",
+                    plan=row.plan_label, amount=row.amount, currency=row.currency,
+                    trial_end=iso(trial_end), credit=bool(sub.metadata.credit_days))
     log.info("subscription %s: trial ends %s (event %s)", sub.id, sub.trial_end, event_id)
 
 
