@@ -19,8 +19,14 @@ from tests.mail_fixtures import (  # noqa: F401  (fixtures)
 )
 from tests.mailbox import text_of
 from tests.test_billing_cards import add_card, card_id, cards, post, stripe_default
-from tests.test_subscriptions_pages import DAY, alice, pay, subscribe, session_id_of  # noqa: F401
-from tests.test_subscriptions_pages import the_subscription
+from tests.test_subscriptions_pages import (  # noqa: F401
+    DAY,
+    alice,
+    pay,
+    session_id_of,
+    subscribe,
+    the_subscription,
+)
 
 DECLINES_WHEN_CHARGED = "4000000000000341"
 VISA = "4242424242424242"
