@@ -70,9 +70,9 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> "User | None":
-        from app.auth.models import User
+        from app.auth.models import load_session_user
 
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return load_session_user(user_id)
 
 
 def register_url_converters(app: Flask) -> None:

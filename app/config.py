@@ -93,6 +93,8 @@ def from_env(instance_path: str) -> dict:
         "WORKER_MAX_ATTEMPTS": _int("WORKER_MAX_ATTEMPTS", 8),
         "WORKER_BACKOFF_SECONDS": _int("WORKER_BACKOFF_SECONDS", 30),
         "WORKER_POLL_SECONDS": _int("WORKER_POLL_SECONDS", 1),
+        # How long a password reset link works, in seconds (app/auth/reset.py).
+        "PASSWORD_RESET_MAX_AGE": _int("PASSWORD_RESET_MAX_AGE", 3600),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

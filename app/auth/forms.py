@@ -1,4 +1,4 @@
-"""Sign-up and log-in forms."""
+"""Sign-up, log-in and password reset forms."""
 
 import re
 
@@ -18,17 +18,27 @@ def check_username(username: str) -> str | None:
     return None
 
 
+def new_password_fields(label: str = "Password") -> tuple[PasswordField, PasswordField]:
+    """A new password and its repetition, with the rules every new password follows."""
+    return (
+        PasswordField(label, validators=[
+            DataRequired("Enter a password."),
+            Length(min=8, max=128, message="Use 8 to 128 characters."),
+        ]),
+        PasswordField("Repeat password", validators=[
+            DataRequired("Repeat the password."),
+            EqualTo("password", message="The passwords do not match."),
+        ]),
+    )
+
+
 class SignupForm(Form):
     email = StringField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     username = StringField(
         "Username", validators=[DataRequired(), Length(min=3, max=32)],
         description="Letters, digits and underscores. Friends use it to send you gifts.",
     )
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128)])
-    password2 = PasswordField(
-        "Repeat password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
-    )
+    password, password2 = new_password_fields()
     submit = SubmitField("Create account")
 
     def validate_username(self, field: StringField) -> None:
@@ -48,6 +58,24 @@ class LoginForm(Form):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
     remember = BooleanField("Keep me logged in")
     submit = SubmitField("Log in")
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ForgotPasswordForm(Form):
+    email = StringField("Email", filters=[_strip], validators=[
+        DataRequired("Enter the email address of your account."),
+        Email("Enter an email address, like name@example.com."),
+        Length(max=254, message="An email address has at most 254 characters."),
+    ])
+    submit = SubmitField("Send me a link")
+
+
+class ResetPasswordForm(Form):
+    password, password2 = new_password_fields("New password")
+    submit = SubmitField("Set new password")
 
 
 class LogoutForm(Form):

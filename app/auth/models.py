@@ -1,6 +1,8 @@
 """The user account."""
 
 import enum
+import re
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -9,6 +11,7 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import Model, db
+from app.ids import MAX_ID
 from app.referrals.codes import new_code
 from app.text import control_character
 
@@ -78,6 +81,10 @@ class Level(enum.Enum):
             raise ValueError(f"Unknown level {text!r}; expected one of {names}.") from None
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
 def enum_column(enum_cls: type[enum.Enum], length: int = 20) -> sa.Enum:
     """A portable enum column storing the member values (no native database enum)."""
     return sa.Enum(
@@ -107,14 +114,24 @@ class User(UserMixin, Model):
                                                      default=new_code)
     # Premium from referral credit (and admin grants) until then; the ledger says why.
     credit_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Part of every session's and "remember me" cookie's user id (see get_id): a new one
+    # logs out every browser still holding the old.
+    session_token: so.Mapped[str] = so.mapped_column(sa.String(64), default=new_session_token)
 
     # Usernames are unique whatever their case: gifts find recipients by username.
     __table_args__ = (
         sa.Index("uq_users_username_lower", sa.func.lower(username), unique=True),
     )
 
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session and the remember cookie ("7:token")."""
+        return f"{self.id}:{self.session_token}"
+
     def set_password(self, password: str) -> None:
+        """Set the password and log out every browser signed in with the old one: whoever
+        changes a password logs this browser in again (login_user)."""
         self.password_hash = generate_password_hash(password)
+        self.session_token = new_session_token()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -151,3 +168,18 @@ def find_by_username(username: str) -> User | None:
     if key is None:
         return None
     return db.session.scalar(sa.select(User).where(sa.func.lower(User.username) == key))
+
+
+SESSION_ID = re.compile(r"([1-9][0-9]{0,9}):([A-Za-z0-9_-]{1,64})")
+
+
+def load_session_user(session_id: object) -> User | None:
+    """The user a session or "remember me" cookie names ("7:token", from get_id), or None
+    when it is malformed, the user is gone, or their session token has changed since."""
+    match = SESSION_ID.fullmatch(session_id) if isinstance(session_id, str) else None
+    if match is None or int(match[1]) > MAX_ID:
+        return None
+    user = db.session.get(User, int(match[1]))
+    if user is None or not secrets.compare_digest(user.session_token, match[2]):
+        return None
+    return user

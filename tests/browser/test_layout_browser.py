@@ -56,7 +56,8 @@ def plan(app, seed: Seed) -> dict[str, list[str]]:
     member's is empty, and with billing off it is the switched-off form."""
     pages = get_pages(app)
     return {
-        "anonymous": pages + ["/no-such-page", f"/r/{seed.referral_code}"],
+        "anonymous": pages + ["/no-such-page", f"/r/{seed.referral_code}",
+                              "/reset-password/not-a-token"],
         "member": pages + [f"/user_upgrades/new?user={LONG_NAME}",
                            f"/user_upgrades/{seed.bought}", f"/user_upgrades/{seed.gift_in}"],
         "platinum": pages + [f"/user_upgrades/{seed.gift_out}"],
