@@ -15,9 +15,9 @@ from app.ids import MAX_ID
 from app.referrals.codes import new_code
 from app.text import control_character
 
-
 # Zero, except in tests that move the Stripe emulator's clock and ours with it
-# (tests/mail_fixtures.py, app_clock): then a grace period or a queued job falls due as it would at Stripe.
+# (tests/mail_fixtures.py, app_clock): then a grace period or a queued job falls due as
+# it would at Stripe.
 CLOCK_OFFSET = timedelta(0)
 
 

@@ -215,7 +215,8 @@ def _send_receipts(upgrade: UserUpgrade, recipient: User) -> None:
     record = f"upgrade-{upgrade.id}"
     gift_to = recipient.username if upgrade.is_gift else None
     queue_email("upgrade_receipt", upgrade.purchaser_id, record=record,
-                item=f"{upgrade.type.label} upgrade", amount=upgrade.amount, currency=upgrade.currency,
+                item=f"{upgrade.type.label} upgrade", amount=upgrade.amount,
+                currency=upgrade.currency,
                 paid_at=iso(upgrade.completed_at), upgrade_id=upgrade.id, gift_to=gift_to)
     if upgrade.is_gift:
         purchaser = db.session.get(User, upgrade.purchaser_id)
