@@ -3,7 +3,7 @@ from ..errors import InvalidRequest
 from ..ops import changes
 from ..ops import subscriptions as sub_ops
 from ..ops.invoices import subscription_of
-from ..ops.payments import decline
+from ..ops.payments import resolve_pm
 from ..ops.preview import nothing_upcoming, preview
 from ..params import LIST, PAGE
 from ..shapes import list_object
@@ -41,6 +41,9 @@ def invoice_lines(st, params, ident):
 
 @route("/invoices/<ident>/pay", ["POST"], {"payment_method": "str", "off_session": "bool"})
 def pay_invoice(st, params, ident):
+    """A manual payment attempt, with `payment_method` (one of the invoice's customer's
+    cards; the defaults stay as they are) or the default card. A decline answers the
+    PaymentIntent's card_error, with the card's own decline code."""
     inv = fetch(st, ident, "invoice")
     if inv["status"] != "open":
         raise InvalidRequest("Invoice is already paid." if inv["status"] == "paid"
@@ -48,11 +51,26 @@ def pay_invoice(st, params, ident):
                              param="invoice")
     pm = None
     if params.get("payment_method"):
-        pm = fetch(st, params["payment_method"], "payment_method", "PaymentMethod")
+        pm = _customers_payment_method(st, inv, params["payment_method"])
     sub = subscription_of(st, inv)
-    if not sub_ops.collect(st, sub, inv, snapshot(sub), pm=pm):
-        raise decline("generic_decline")
+    error = sub_ops.collect(st, sub, inv, snapshot(sub), pm=pm, automatic=False)
+    if error is not None:
+        raise error
     return inv
+
+
+def _customers_payment_method(st, inv, pm_id):
+    """`payment_method` for /pay: it must belong to the invoice's customer, as Stripe's
+    reference says; another customer's card or an unattached one (a magic test id
+    makes a fresh one) is refused with the words Stripe uses for a default payment
+    method that is not the customer's."""
+    pm = resolve_pm(st, pm_id)
+    if pm["customer"] != inv["customer"]:
+        raise InvalidRequest(
+            f"The customer does not have a payment method with the ID {pm['id']}. "
+            "The payment method must be attached to the customer.",
+            param="payment_method")
+    return pm
 
 
 @route("/invoices/create_preview", ["POST"], {

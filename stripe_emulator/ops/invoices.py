@@ -1,7 +1,7 @@
 """Subscription invoices: a draft gathers the period's charges and the pending invoice
 items, is finalized (numbered, the customer's credit balance applied), then paid with
 the default card or failed, with automatic retries on the configured schedule."""
-from ..errors import CardError
+from ..errors import CardError, InvalidRequest
 from ..events import emit, emit_updated
 from ..shapes.invoices import invoice as invoice_shape
 from ..shapes.invoices import invoice_payment, line_item
@@ -135,15 +135,30 @@ def next_attempt(st, inv):
     return st.now() + int(float(schedule[done - 1]) * DAY)
 
 
-def attempt(st, inv, pm=None):
+NO_PAYMENT_METHOD = (
+    "This customer has no attached payment source or default payment method. Please "
+    "consider adding a default payment method. For more information, visit "
+    "https://stripe.com/docs/billing/subscriptions/payment-methods-setting"
+    "#payment-method-priority.")
+
+
+def attempt(st, inv, pm=None, automatic=True):
     """Try to collect an open invoice with `pm` or the default card. Emits the charge
     events, then invoice.paid + invoice.payment_succeeded (+ invoice_payment.paid) or
-    invoice.payment_failed, and invoice.updated. Returns whether it was paid."""
-    sub = subscription_of(st, inv)
-    before = snapshot(inv)
+    invoice.payment_failed, and invoice.updated; then customer.updated if `delinquent`
+    changed. Returns None when paid, else the error that explains the failure (the
+    card_error of the declined PaymentIntent, or the missing payment method).
+
+    As Stripe documents `attempt_count`, any first attempt counts, then only automatic
+    ones: a manual attempt (`automatic=False`, `/pay`) after the first moves neither
+    `attempt_count` nor `next_payment_attempt`."""
+    customer = st.get(inv["customer"], "customer")
+    before, customer_before = snapshot(inv), snapshot(customer)
+    counts = automatic or not inv["attempted"]
     inv["attempted"] = True
-    inv["attempt_count"] += 1
-    record, paid = None, True
+    if counts:
+        inv["attempt_count"] += 1
+    record, error = None, None
     if inv["amount_due"] > 0:
         pi = st.add(payment_intent(
             st.now(), inv["amount_due"], inv["currency"], customer=inv["customer"],
@@ -152,16 +167,16 @@ def attempt(st, inv, pm=None):
         pi["setup_future_usage"] = "off_session"
         record = st.add(invoice_payment(st.now(), inv, pi["id"]))
         emit(st, "payment_intent.created", pi)
-        pm = pm or _payment_method(st, inv, sub)
+        pm = pm or _payment_method(st, inv, subscription_of(st, inv))
         try:
             if pm is None:
-                raise CardError("No payment method", code="payment_method_missing")
+                raise InvalidRequest(NO_PAYMENT_METHOD)
             charge_intent(st, pi, pm)
             record.update(status="paid", amount_paid=inv["amount_due"])
             record["status_transitions"]["paid_at"] = st.now()
-        except CardError:
-            paid = False
-    if paid:
+        except (CardError, InvalidRequest) as exc:
+            error = exc
+    if error is None:
         inv.update(status="paid", amount_paid=inv["amount_due"], amount_remaining=0,
                    next_payment_attempt=None)
         inv["status_transitions"]["paid_at"] = st.now()
@@ -170,10 +185,19 @@ def attempt(st, inv, pm=None):
         if record is not None:
             emit(st, "invoice_payment.paid", record)
     else:
-        inv["next_payment_attempt"] = next_attempt(st, inv)
+        if counts:
+            inv["next_payment_attempt"] = next_attempt(st, inv)
         emit(st, "invoice.payment_failed", inv)
     emit_updated(st, "invoice.updated", inv, before)
-    return paid
+    # Stripe's `delinquent`: the most recent state change on any of the customer's
+    # invoices. Paying one clears it; an automatic payment failure sets it (a manual
+    # failure, voiding or the subscription's end leave it as it was).
+    if error is None:
+        customer["delinquent"] = False
+    elif automatic:
+        customer["delinquent"] = True
+    emit_updated(st, "customer.updated", customer, customer_before)
+    return error
 
 
 def open_invoices(st, sub):

@@ -73,6 +73,15 @@ def decline(code, message=None, **extra):
                      code="card_declined", decline_code=code, **extra)
 
 
+def intent_decline(pi):
+    """The 402 card_error Stripe answers when `pi`'s charge was declined: the intent's
+    `last_payment_error` (code, decline_code, message, charge, doc_url, payment_method)
+    with the PaymentIntent itself."""
+    error = {k: v for k, v in pi["last_payment_error"].items() if k != "type"}
+    return CardError(error.pop("message"), code=error.pop("code"),
+                     payment_intent=public(pi), **error)
+
+
 def attach(st, pm, customer):
     card = cards.lookup(pm.get("_card"))
     if card and card.attach_decline:
@@ -120,7 +129,7 @@ def charge_intent(st, pi, pm):
     card = cards.lookup(pm.get("_card"))
     if card and card.charge_decline:
         fail_charge(st, pi, ch, card.charge_decline)
-        raise decline(card.charge_decline, charge=ch["id"], payment_intent=public(pi))
+        raise intent_decline(pi)
     succeed_charge(st, pi, ch)
     return ch
 

@@ -77,25 +77,28 @@ def bill(st, sub, reason, span, before, item_lines=True):
     return inv
 
 
-def collect(st, sub, inv, before, pm=None):
+def collect(st, sub, inv, before, pm=None, automatic=True):
     """Try to pay an open invoice of `sub`, move the subscription's status and emit
-    customer.subscription.updated (then .deleted if failed retries end it)."""
-    paid = invoices.attempt(st, inv, pm)
-    final = _after_payment(st, sub, inv, paid)
+    customer.subscription.updated (then .deleted if failed retries end it). Returns
+    None when paid, else the error explaining the failure (see `invoices.attempt`)."""
+    error = invoices.attempt(st, inv, pm, automatic=automatic)
+    final = _after_payment(st, sub, inv, error is None, automatic)
     emit_updated(st, "customer.subscription.updated", sub, before)
     if final == "canceled":
         cancel(st, sub, reason="payment_failed")
-    return paid
+    return error
 
 
-def _after_payment(st, sub, inv, paid):
-    """The status a payment outcome leads to; returns the final-failure action taken."""
+def _after_payment(st, sub, inv, paid, automatic=True):
+    """The status a payment outcome leads to; returns the final-failure action taken.
+    A failed manual attempt (`/pay`) changes nothing: only the automatic schedule
+    moves a subscription towards past_due and its end."""
     if paid:
         trial_over = sub["status"] == "trialing" and sub["trial_end"] <= st.now()
         if sub["status"] in ("incomplete", "past_due", "unpaid") or trial_over:
             sub["status"] = "active"
         return None
-    if sub["status"] in ("incomplete", *ENDED):
+    if not automatic or sub["status"] in ("incomplete", *ENDED):
         return None
     if inv["next_payment_attempt"] is not None:
         sub["status"] = "past_due"

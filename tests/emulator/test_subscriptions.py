@@ -78,9 +78,9 @@ def test_trial_ends_then_failing_card_goes_past_due(stripe_client, control):
     control.post("/clock/advance", {"seconds": 3 * 86400})
     sub = stripe_client.v1.subscriptions.retrieve(sub.id)
     assert sub.status == "past_due"
-    assert event_types(stripe_client)[-4:] == [
+    assert event_types(stripe_client)[-5:] == [
         "payment_intent.payment_failed", "invoice.payment_failed", "invoice.updated",
-        "customer.subscription.updated"]
+        "customer.updated", "customer.subscription.updated"]  # delinquent: true
     # The customer fixes the card; paying the open invoice makes it active again.
     customer = sub.customer
     good = stripe_client.v1.payment_methods.attach("pm_card_visa", {"customer": customer})
@@ -132,10 +132,15 @@ def test_failed_renewal_is_retried_then_the_subscription_ends(stripe_client, con
     assert invoice.attempt_count == 1 and invoice.next_payment_attempt
     with pytest.raises(stripe.CardError):
         stripe_client.v1.invoices.pay(invoice.id)  # the same failing card, by hand
-    for _ in range(2):
+    # A manual attempt after the first does not move the retry schedule (Stripe's
+    # `attempt_count`): the three automatic retries still come, then the end.
+    after = stripe_client.v1.invoices.retrieve(invoice.id)
+    assert (after.attempt_count, after.next_payment_attempt) == (
+        1, invoice.next_payment_attempt)
+    for _ in range(3):
         control.post("/clock/advance", {"seconds": 3 * 86400})
     sub = stripe_client.v1.subscriptions.retrieve(sub.id)
     assert sub.status == "canceled"
     assert sub.cancellation_details.reason == "payment_failed"
-    assert event_types(stripe_client).count("invoice.payment_failed") == 4
+    assert event_types(stripe_client).count("invoice.payment_failed") == 5
     assert event_types(stripe_client)[-1] == "customer.subscription.deleted"
