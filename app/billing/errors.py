@@ -16,8 +16,8 @@ class BillingError(Exception):
 
 class BillingDisabled(BillingError):
     status = 503
-    default_message = ("Payments are switched off on this server (no Stripe key is configured). "
-                       "Nothing was charged.")
+    default_message = ("Payments are unavailable right now. Nothing was charged; please try "
+                       "again later.")
     default_operator_message = ("Billing is disabled: STRIPE_SECRET_KEY is not set, so Stripe "
                                 "cannot be reached.")
 
@@ -46,8 +46,8 @@ class CardDeclined(BillingError):
 
 class CatalogNotSynced(BillingError):
     status = 503
-    default_message = ("This item is not on sale yet: the catalog has not been synced with the "
-                       "payment provider. Nothing was charged.")
+    default_message = ("This item cannot be bought yet. Nothing was charged; please try again "
+                       "later.")
     default_operator_message = ("The catalog is not synced with Stripe: run "
                                 "`flask billing sync-catalog`.")
 

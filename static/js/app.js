@@ -1,9 +1,45 @@
 // Small progressive enhancements; every page works without JavaScript.
+
+// The account menu is a <details>: it opens and its links work without any script. These
+// make it behave like the menu it announces itself as (role="menu"): it closes on a click
+// elsewhere, on Escape (focus back on its button) and when focus moves out of it, and the
+// arrow, Home and End keys move between its items.
+const accountMenus = () => document.querySelectorAll("details.account-menu[open]");
+const menuItems = (menu) => [...menu.querySelectorAll('[role="menuitem"]')];
+
 document.addEventListener("click", (event) => {
-  // Close the account menu when clicking elsewhere.
-  document.querySelectorAll("details.account-menu[open]").forEach((menu) => {
+  accountMenus().forEach((menu) => {
     if (!menu.contains(event.target)) menu.removeAttribute("open");
   });
+});
+
+document.addEventListener("focusin", (event) => {
+  accountMenus().forEach((menu) => {
+    if (!menu.contains(event.target)) menu.removeAttribute("open");
+  });
+});
+
+document.addEventListener("keydown", (event) => {
+  const menu = event.target.closest && event.target.closest("details.account-menu[open]");
+  if (!menu) return;
+  if (event.key === "Escape") {
+    menu.removeAttribute("open");
+    menu.querySelector("summary").focus();
+    event.preventDefault();
+    return;
+  }
+  const items = menuItems(menu);
+  const at = items.indexOf(event.target);
+  const next = {
+    ArrowDown: items[(at + 1) % items.length],
+    ArrowUp: items[at <= 0 ? items.length - 1 : at - 1],
+    Home: items[0],
+    End: items[items.length - 1],
+  }[event.key];
+  if (next) {
+    next.focus();
+    event.preventDefault();
+  }
 });
 
 // Forms marked data-once disable their submit buttons after the first submit,
