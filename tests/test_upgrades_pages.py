@@ -44,7 +44,7 @@ def test_page_renders_with_buttons_disabled_when_billing_is_off(client, make_use
     login(make_user("alice"))
     html = client.get("/user_upgrades/new").get_data(as_text=True)
     assert "<h1>Account Upgrade</h1>" in html
-    assert "Payments are switched off" in html
+    assert "Payments are unavailable right now" in html
     assert "disabled" in button(html, "gold") and "disabled" in button(html, "platinum")
     for text in ("Member", "Gold", "Platinum", "£20.00", "£40.00", "one-time",
                  "Is this a subscription?", "refund"):
@@ -55,7 +55,7 @@ def test_post_answers_503_when_billing_is_off(app, client, make_user, login):
     login(make_user("alice"))
     response = buy(client, "gold")
     assert response.status_code == 503
-    assert "Payments are switched off" in response.get_data(as_text=True)
+    assert "Payments are unavailable right now" in response.get_data(as_text=True)
     assert rows(app) == []
 
 
@@ -204,7 +204,7 @@ class TestRules:
         login(make_user("alice"))
         response = buy(client, "gold")
         assert response.status_code == 503
-        assert "catalog has not been synced" in response.get_data(as_text=True)
+        assert "This item cannot be bought yet" in response.get_data(as_text=True)
         assert rows(app) == []
 
     def test_stripe_down_shows_a_clear_page_and_closes_the_row(self, app, client, make_user,
