@@ -230,3 +230,68 @@ def test_refunding_the_later_upgrade_returns_to_the_earlier_one(app, send, alice
          event("charge.refunded", charge(to_platinum, refunded_amount=2000)))
     assert level_of(app, alice) == "gold"
     assert upgrade_row(app, gold["id"]).status.value == "complete"
+
+
+# --- the charge's card and receipt, for an upgrade a webhook completed -------------------
+
+def test_charge_succeeded_keeps_the_card_and_receipt_link(app, send, alice):
+    ids = make_upgrade(app, alice)
+    send(event("checkout.session.completed", session(ids)))
+    row = upgrade_row(app, ids["id"])
+    # The session names the payment but does not carry its charge.
+    assert row.card_last4 is None and row.receipt_url is None
+    send(event("charge.succeeded", charge(ids)))
+    row = upgrade_row(app, ids["id"])
+    assert (row.card_brand, row.card_last4) == ("visa", "4242")  # Stripe's example charge
+    assert row.stripe_charge_id == ids["charge"] and row.receipt_url.endswith(ids["charge"])
+    assert row.status.value == "complete"
+
+
+def test_charge_succeeded_before_completed_is_kept_too(app, send, alice):
+    ids = make_upgrade(app, alice)  # found by the metadata Stripe copies to the charge
+    send(event("charge.succeeded", charge(ids)), event("checkout.session.completed",
+                                                       session(ids)))
+    row = upgrade_row(app, ids["id"])
+    assert row.status.value == "complete" and row.card_last4 == "4242"
+    assert row.stripe_payment_intent_id == ids["pi"]
+
+
+def test_charge_of_another_payment_naming_the_upgrade_is_ignored(app, send, alice):
+    ids = make_upgrade(app, alice)
+    send(event("checkout.session.completed", session(ids)))
+    other = charge({**ids, "pi": "pi_elsewhere", "charge": "ch_elsewhere"})
+    send(event("charge.succeeded", other))
+    row = upgrade_row(app, ids["id"])
+    assert row.card_last4 is None and row.stripe_charge_id is None
+
+
+def test_charge_without_a_card_records_no_card(app, send, alice):
+    ids = make_upgrade(app, alice)
+    bank = charge(ids)
+    bank["payment_method_details"] = {"type": "bacs_debit", "bacs_debit": {"last4": "2345"}}
+    send(event("checkout.session.completed", session(ids)), event("charge.succeeded", bank))
+    row = upgrade_row(app, ids["id"])
+    assert row.card_brand is None and row.receipt_url.endswith(ids["charge"])
+
+
+def test_a_card_that_is_not_a_card_is_malformed(app, post_event, alice):
+    ids = make_upgrade(app, alice)
+    odd = charge(ids)
+    odd["payment_method_details"]["card"]["last4"] = "42<4"
+    assert post_event(event("charge.succeeded", odd)).get_json()["outcome"] == "malformed"
+
+
+def test_expiry_of_a_session_the_buyer_left_keeps_cancelled(app, send, alice, caplog):
+    from app.extensions import db
+    from app.upgrades.models import UpgradeStatus, UserUpgrade
+
+    ids = make_upgrade(app, alice)
+    with app.app_context():
+        row = db.session.get(UserUpgrade, ids["id"])
+        assert row.move_to(UpgradeStatus.CANCELLED)
+        db.session.commit()
+    with caplog.at_level(logging.WARNING, logger="app.upgrades"):
+        send(event("checkout.session.expired", session(ids, status="expired",
+                                                       payment_status="unpaid")))
+    assert upgrade_row(app, ids["id"]).status.value == "cancelled"
+    assert not [r for r in caplog.records if "impossible" in r.message]

@@ -47,7 +47,11 @@ json_values = st.recursive(json_scalars, lambda children: st.lists(children, max
 READS = {
     "charge": {"id": "str", "amount": "int", "amount_refunded": "int", "refunded": "bool",
                "currency": "str", "metadata": "dict", "payment_intent": "str dict null",
-               "receipt_url": "str null"},
+               "receipt_url": "str null", "payment_method_details": "dict null",
+               "payment_method_details.type": "str",
+               "payment_method_details.card": "dict null",
+               "payment_method_details.card.brand": "str",
+               "payment_method_details.card.last4": "str"},
     "dispute": {"id": "str", "amount": "int", "currency": "str", "charge": "str dict",
                 "payment_intent": "str dict null", "reason": "str", "evidence_details": "dict",
                 "evidence_details.due_by": "int null"},
@@ -72,7 +76,8 @@ READS = {
 # Our keys in metadata: optional (absent on objects that are not ours).
 METADATA = {"metadata.kind": "str null", "metadata.upgrade_id": "str null",
             "metadata.user_id": "str null", "metadata.credit_days": "str null"}
-OPTIONAL = set(METADATA)
+# Present only when the payment method is a card.
+OPTIONAL = set(METADATA) | {"payment_method_details.card"}
 
 
 @pytest.fixture
@@ -114,6 +119,7 @@ def snapshot(app) -> tuple:
             UserUpgrade.id, UserUpgrade.status, UserUpgrade.amount_refunded,
             UserUpgrade.disputed_at, UserUpgrade.receipt_url, UserUpgrade.level_before,
             UserUpgrade.stripe_payment_intent_id, UserUpgrade.stripe_charge_id,
+            UserUpgrade.card_brand, UserUpgrade.card_last4,
         ).order_by(UserUpgrade.id)).all()
         cards = db.session.execute(sa.select(
             PaymentMethod.stripe_payment_method_id, PaymentMethod.billing_info_id,
@@ -188,6 +194,7 @@ def examples(world: dict) -> list[tuple[str, str, Any]]:
          session(pending, status="expired", payment_status="unpaid")),
         ("checkout.session.expired", "subscription checkout", {**sub_session,
                                                                 "status": "expired"}),
+        ("charge.succeeded", "charge", charge(ids)),
         ("charge.refunded", "charge", charge(ids, refunded_amount=ids["amount"])),
         ("charge.dispute.created", "dispute", dispute(ids)),
         *[(t, "subscription", sub) for t in (

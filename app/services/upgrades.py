@@ -129,16 +129,21 @@ def upgrade_for_payment(payment_intent_id: str | None, charge_id: str | None,
 
 
 def remember_payment(upgrade: UserUpgrade, payment_intent_id: str | None,
-                     charge: ChargeSummary | ChargeView | str | None = None) -> None:
-    """Store the payment intent, charge id and receipt link once known."""
+                     charge: ChargeSummary | str | None = None, *, paid: bool = False) -> None:
+    """Store the payment intent, charge id, receipt link and card once known. `paid`: the
+    charge is the one that paid, replacing an earlier (declined) attempt's."""
     if payment_intent_id and upgrade.stripe_payment_intent_id is None:
         upgrade.stripe_payment_intent_id = payment_intent_id
     elif payment_intent_id and upgrade.stripe_payment_intent_id != payment_intent_id:
         log.warning("upgrade %s: payment intent %s differs from the stored %s; kept the "
                     "stored one", upgrade.id, payment_intent_id, upgrade.stripe_payment_intent_id)
-    if isinstance(charge, (ChargeSummary, ChargeView)):
-        upgrade.stripe_charge_id = upgrade.stripe_charge_id or charge.id
+    if isinstance(charge, ChargeSummary):  # a ChargeView is one too
+        if paid or upgrade.stripe_charge_id is None:
+            upgrade.stripe_charge_id = charge.id
         upgrade.receipt_url = charge.receipt_url or upgrade.receipt_url
+        if charge.card is not None and charge.id == upgrade.stripe_charge_id:
+            # Kept for the receipt, which never asks Stripe.
+            upgrade.card_brand, upgrade.card_last4 = charge.card.brand, charge.card.last4
     elif charge:
         upgrade.stripe_charge_id = upgrade.stripe_charge_id or charge
 
@@ -151,16 +156,40 @@ def apply_checkout_session(session: CheckoutSessionView, *,
     upgrade = upgrade_for_session(session)
     if upgrade is None:
         return None
-    remember_payment(upgrade, session.payment_intent_id, session.charge)
     status, payment = session.status, session.payment_status
-    if status == "complete" and payment in ("paid", "no_payment_required"):
+    paid = status == "complete" and payment in ("paid", "no_payment_required")
+    remember_payment(upgrade, session.payment_intent_id, session.charge, paid=paid)
+    if paid:
         complete_upgrade(upgrade, event_id=event_id)
     elif status == "complete":  # a delayed payment method: the money is on its way
         upgrade.move_to(S.PROCESSING, event_id=event_id)
+    elif status == "expired" and upgrade.status is S.CANCELLED:
+        log.info("upgrade %s: session %s expired, as we asked when the buyer left (event %s)",
+                 upgrade.id, session.id, event_id or "-")
     elif status == "expired":
         upgrade.move_to(S.EXPIRED, event_id=event_id)
     db.session.flush()
     return upgrade
+
+
+def cancel_checkout(upgrade: UserUpgrade) -> UserUpgrade | None:
+    """The buyer left Checkout: expire its session at Stripe, so it can no longer be paid,
+    and mark the upgrade cancelled. A session that had been paid (in another tab) or had
+    expired is applied as Stripe has it instead. The upgrade is locked only after the call.
+    """
+    session_id = upgrade.stripe_checkout_session_id
+    if session_id is None or upgrade.status is not S.PENDING:
+        return upgrade
+    try:
+        expired = gateway.expire_checkout_session(session_id)
+    except StripeRejected:  # no longer open: paid, or expired already
+        return refresh_from_stripe(upgrade)
+    view = _session_view(expired, upgrade.id)
+    found = upgrade_for_session(view)
+    if found is not None and view.status == "expired":
+        found.move_to(S.CANCELLED)
+        db.session.flush()
+    return found
 
 
 def fail_checkout_session(session: CheckoutSessionView, *,
@@ -283,6 +312,22 @@ def apply_charge_refund(charge: ChargeView, *, event_id: str | None = None) -> U
     return upgrade
 
 
+def record_charge(charge: ChargeView, *, event_id: str | None = None) -> UserUpgrade | None:
+    """A charge succeeded: keep its id, receipt link and card on the upgrade it paid for
+    (a webhook completes an upgrade without them). Changes no status."""
+    upgrade = upgrade_for_payment(charge.payment_intent, charge.id, charge.metadata)
+    if upgrade is None:
+        log.debug("charge %s succeeded: no upgrade of ours (event %s)", charge.id, event_id)
+        return None
+    if upgrade.stripe_payment_intent_id not in (None, charge.payment_intent):
+        log.warning("charge %s names upgrade %s, which another payment intent paid; ignored "
+                    "(event %s)", charge.id, upgrade.id, event_id)
+        return None
+    remember_payment(upgrade, charge.payment_intent, charge, paid=True)
+    db.session.flush()
+    return upgrade
+
+
 def _disputed_upgrade(dispute: DisputeView) -> UserUpgrade | None:
     """The upgrade a disputed payment paid for, asking Stripe when we have not stored the
     payment yet (the dispute overtook the checkout events)."""
@@ -331,13 +376,16 @@ def refresh_from_stripe(upgrade: UserUpgrade) -> UserUpgrade | None:
         return None  # checkout never started: nothing at Stripe to read
     session = gateway.retrieve_checkout_session(upgrade.stripe_checkout_session_id,
                                                 expand=["payment_intent.latest_charge"])
+    return apply_checkout_session(_session_view(session, upgrade.id))
+
+
+def _session_view(session: stripe.checkout.Session, upgrade_id: int) -> CheckoutSessionView:
     try:
-        view = parse(CheckoutSessionView, session.to_dict(),
+        return parse(CheckoutSessionView, session.to_dict(),
                      where=f"checkout session {session.id}")
     except MalformedObject as exc:
-        log.error("upgrade %s: %s", upgrade.id, exc)
+        log.error("upgrade %s: %s", upgrade_id, exc)
         raise StripeRejected() from exc
-    return apply_checkout_session(view)
 
 
 def summaries_for(user: User) -> list[dict[str, Any]]:

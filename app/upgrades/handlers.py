@@ -27,12 +27,24 @@ def _refunded_in_full(charge: ChargeView) -> bool:
     return charge.refunded or charge.amount_refunded >= charge.amount > 0
 
 
+def _paid_upgrade(connection: sa.Connection, charge: ChargeView) -> bool:
+    """An upgrade's payment (a cheap look on the event log's connection)."""
+    return upgrades.payment_may_be_ours(connection, charge.payment_intent, charge.id,
+                                        charge.metadata)
+
+
 def _charge_may_be_ours(connection: sa.Connection, charge: ChargeView) -> bool:
     """An upgrade's payment, or one that converted a referral and is refunded in full."""
-    return upgrades.payment_may_be_ours(connection, charge.payment_intent, charge.id,
-                                        charge.metadata) or bool(
+    return _paid_upgrade(connection, charge) or bool(
         charge.payment_intent and _refunded_in_full(charge)
         and converted_by(connection, charge.payment_intent))
+
+
+@handles("charge.succeeded", view=ChargeView, ours=_paid_upgrade)
+def charge_succeeded(event: Event[ChargeView]) -> None:
+    # The card and Stripe's receipt link, for a receipt completed by a webhook (whose
+    # Checkout Session names the payment but does not carry its charge).
+    upgrades.record_charge(event.object, event_id=event.id)
 
 
 @handles("charge.refunded", view=ChargeView, ours=_charge_may_be_ours)

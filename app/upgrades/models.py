@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 from flask_login import AnonymousUserMixin
 
 from app.auth.models import Level, User, UTCDateTime, enum_column, utcnow
+from app.billing.models import BRANDS
 from app.extensions import Model
 
 log = logging.getLogger("app.upgrades")
@@ -37,6 +38,7 @@ class UpgradeStatus(enum.Enum):
     COMPLETE = "complete"      # paid; the recipient has the level
     FAILED = "failed"          # the delayed payment failed
     EXPIRED = "expired"        # checkout never completed
+    CANCELLED = "cancelled"    # the buyer left Checkout, and we closed its session
     REFUNDED = "refunded"      # paid, then fully refunded
 
     @property
@@ -52,7 +54,10 @@ S = UpgradeStatus
 # The only moves a status can make. Everything else (a late, repeated or out-of-order
 # event) is logged and ignored, so complete and refunded are never undone.
 TRANSITIONS: dict[UpgradeStatus, frozenset[UpgradeStatus]] = {
-    S.PENDING: frozenset({S.PROCESSING, S.COMPLETE, S.EXPIRED}),
+    S.PENDING: frozenset({S.PROCESSING, S.COMPLETE, S.EXPIRED, S.CANCELLED}),
+    # We expire the session of a buyer who left Checkout; its expiry event may be applied
+    # before we record why, and "you left" is the truer of the two.
+    S.EXPIRED: frozenset({S.CANCELLED}),
     S.PROCESSING: frozenset({S.COMPLETE, S.FAILED}),
     S.COMPLETE: frozenset({S.REFUNDED}),
 }
@@ -83,13 +88,17 @@ class UserUpgrade(Model):
     stripe_charge_id: so.Mapped[str | None] = so.mapped_column(sa.String(255), index=True)
     receipt_url: so.Mapped[str | None] = so.mapped_column(sa.Text)
     amount_refunded: so.Mapped[int] = so.mapped_column(default=0)
+    # The card the charge used ("visa", "4242"), for the receipt: it is shown without
+    # asking Stripe. None for other payment methods, or until the charge is seen.
+    card_brand: so.Mapped[str | None] = so.mapped_column(sa.String(32))
+    card_last4: so.Mapped[str | None] = so.mapped_column(sa.String(4))
 
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow)
     completed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     closed_at: so.Mapped[datetime | None] = so.mapped_column(
-        UTCDateTime())  # failed or expired
+        UTCDateTime())  # failed, expired or cancelled
     refunded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     disputed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
@@ -99,6 +108,13 @@ class UserUpgrade(Model):
     @property
     def is_gift(self) -> bool:
         return self.purchaser_id != self.recipient_id
+
+    @property
+    def card_label(self) -> str | None:
+        """"Visa ending 4242", once the charge's card is recorded."""
+        if not (self.card_brand and self.card_last4):
+            return None
+        return f"{BRANDS.get(self.card_brand, self.card_brand.title())} ending {self.card_last4}"
 
     def move_to(self, status: UpgradeStatus, *, event_id: str | None = None) -> bool:
         """Change status if the move is allowed; True if it changed. The one state machine."""
@@ -118,8 +134,8 @@ class UserUpgrade(Model):
             self.completed_at = now
         elif status is S.REFUNDED:
             self.refunded_at = now
-        elif status in (S.FAILED, S.EXPIRED):
-            self.closed_at = now
+        elif status in (S.FAILED, S.EXPIRED, S.CANCELLED):
+            self.closed_at = self.closed_at or now
         return True
 
     def visible_to(self, user: User | AnonymousUserMixin) -> bool:

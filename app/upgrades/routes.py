@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from itsdangerous import BadData, URLSafeSerializer
 
 from app import catalog
 from app.auth.models import Level, User
@@ -21,6 +22,7 @@ from app.services import upgrades as service
 from app.upgrades import bp
 from app.upgrades.forms import RecipientForm, UpgradeForm
 from app.upgrades.models import UpgradeStatus, UpgradeType, UserUpgrade
+from app.upgrades.receipt import receipt_for
 
 log = logging.getLogger("app.upgrades")
 
@@ -115,7 +117,8 @@ def create() -> ResponseReturnValue:
     site = current_app.config["SITE_URL"]
     success = site + url_for("upgrades.show", upgrade_id=upgrade.id) + \
         "?session_id={CHECKOUT_SESSION_ID}"
-    cancel = site + url_for("upgrades.new", user=username or None)
+    cancel = site + url_for("upgrades.show", upgrade_id=upgrade.id,
+                            cancelled=_cancel_signer().dumps(upgrade.id))
     try:
         purchase.open_checkout(upgrade, success, cancel)
     except BillingError as exc:
@@ -158,7 +161,14 @@ def _visible_upgrade(upgrade_id: int) -> UserUpgrade:
 @bp.get("/user_upgrades/<dbid:upgrade_id>")
 @login_required
 def show(upgrade_id: int) -> ResponseReturnValue:
+    """The receipt. Also: `?format=json`, its state for the page's script; `?session_id=`,
+    the arrival from Checkout; `?cancelled=`, the return from Checkout left unpaid."""
     upgrade = _visible_upgrade(upgrade_id)
+    if request.args.get("format") == "json":
+        return _status(upgrade)
+    if "cancelled" in request.args:
+        _leave_checkout(upgrade, request.args["cancelled"])
+        return redirect(url_for("upgrades.show", upgrade_id=upgrade.id), 303)
     session_id = request.args.get("session_id")
     if session_id:
         needs_stripe = upgrade.status.waiting or (
@@ -179,15 +189,49 @@ def show(upgrade_id: int) -> ResponseReturnValue:
 
 
 def _render_show(upgrade: UserUpgrade) -> str:
-    viewer = current_user
-    return render_template(
-        "upgrades/show.html", upgrade=upgrade,
-        is_purchaser=viewer.id == upgrade.purchaser_id,
-        is_recipient=viewer.id == upgrade.recipient_id,
-        # The recipient of a gift never sees what it cost.
-        show_amount=viewer.id == upgrade.purchaser_id or (
-            viewer.is_admin and viewer.id != upgrade.recipient_id),
-    )
+    return render_template("upgrades/show.html", receipt=receipt_for(upgrade, current_user))
+
+
+def _status(upgrade: UserUpgrade) -> ResponseReturnValue:
+    """What the page's script asks every few seconds while the payment is open: the state
+    and the parts of the page that change, rendered as the page renders them. Reads our
+    database only (webhooks keep it current), never Stripe."""
+    receipt = receipt_for(upgrade, current_user)
+    parts = {part: render_template(f"upgrades/_{part}.html", receipt=receipt)
+             for part in ("head", "status", "body")}
+    until = receipt.poll_until
+    return jsonify(state=receipt.state, final=receipt.final,
+                   until=until.isoformat() if until else None, parts=parts)
+
+
+def _leave_checkout(upgrade: UserUpgrade, token: str) -> None:
+    """Stripe's cancel_url: the buyer left Checkout. Close the session at Stripe, so it can
+    no longer be paid and the receipt can say plainly that nothing was charged."""
+    if not (upgrade.status is UpgradeStatus.PENDING and upgrade.purchaser_id == current_user.id
+            and _cancel_token_ok(upgrade.id, token) and current_app.config["BILLING_ENABLED"]):
+        return
+    db.session.commit()  # no transaction held open across the call to Stripe
+    try:
+        service.cancel_checkout(upgrade)
+        db.session.commit()
+    except BillingError as exc:
+        # The session stays open: the receipt says so and offers it again.
+        db.session.rollback()
+        log.warning("upgrade %s: could not close its checkout session: %s", upgrade.id, exc)
+
+
+def _cancel_signer() -> URLSafeSerializer:
+    # Only the cancel address Stripe was given closes a checkout: a link elsewhere (a GET
+    # any site can make a browser send) cannot.
+    keys = [*(current_app.config.get("SECRET_KEY_FALLBACKS") or ()), current_app.secret_key]
+    return URLSafeSerializer(keys, salt="upgrade-checkout-cancel")
+
+
+def _cancel_token_ok(upgrade_id: int, token: str) -> bool:
+    try:
+        return bool(token) and _cancel_signer().loads(token) == upgrade_id
+    except BadData:
+        return False
 
 
 @bp.get("/user_upgrades")
@@ -200,4 +244,6 @@ def index() -> str:
                       UserUpgrade.recipient_id == current_user.id))
         .order_by(UserUpgrade.created_at.desc(), UserUpgrade.id.desc())
     ).all()
-    return render_template("upgrades/index.html", upgrades=rows)
+    viewer = current_user._get_current_object()
+    return render_template("upgrades/index.html",
+                           receipts=[receipt_for(row, viewer) for row in rows])

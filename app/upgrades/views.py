@@ -1,5 +1,9 @@
 """The Stripe objects the upgrade handlers and services read, as strict typed views."""
 
+from typing import Annotated
+
+from pydantic import StringConstraints
+
 from app.billing.objects import (
     Amount,
     Currency,
@@ -19,15 +23,17 @@ class UpgradeMetadata(StripeView):
     upgrade_id: DbId | None = None
 
 
-class ChargeView(StripeView):
-    id: StripeId
-    amount: Amount
-    amount_refunded: Amount
-    refunded: bool
-    currency: Currency
-    payment_intent: ExpandableId | None
-    receipt_url: HttpsUrl | None
-    metadata: UpgradeMetadata
+class ChargeCard(StripeView):
+    """The card a charge used, as the receipt names it ("Visa ending 4242")."""
+
+    brand: Annotated[str, StringConstraints(min_length=1, max_length=32,
+                                            pattern=r"^[a-z0-9_]+$")]
+    last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+
+
+class PaymentMethodDetails(StripeView):
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    card: ChargeCard | None = None  # only when `type` is "card"
 
 
 class ChargeSummary(StripeView):
@@ -35,6 +41,21 @@ class ChargeSummary(StripeView):
 
     id: StripeId
     receipt_url: HttpsUrl | None
+    payment_method_details: PaymentMethodDetails | None
+
+    @property
+    def card(self) -> ChargeCard | None:
+        details = self.payment_method_details
+        return details.card if details is not None else None
+
+
+class ChargeView(ChargeSummary):
+    amount: Amount
+    amount_refunded: Amount
+    refunded: bool
+    currency: Currency
+    payment_intent: ExpandableId | None
+    metadata: UpgradeMetadata
 
 
 class PaymentIntentView(StripeView):

@@ -46,6 +46,23 @@ def deliveries(emu, event_type: str) -> list[dict]:
     return [d for d in emu("GET", "deliveries")["data"] if d["type"] == event_type]
 
 
+def watch_requests(page) -> list[str]:
+    """Mark the document (a reload would lose the mark) and list every request from now."""
+    page.evaluate("window.__sameDocument = true")
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    return asked
+
+
+def assert_no_reload_and_quiet_after(page, asked: list[str]) -> None:
+    """The page was updated in place, and stops asking once the state is final."""
+    assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+    assert all(url.endswith("?format=json") for url in asked), asked
+    seen = len(asked)
+    page.wait_for_timeout(7_000)  # longer than the first few pauses between checks
+    assert asked[seen:] == [], f"still asking after a final state: {asked[seen:]}"
+
+
 def test_gift_platinum_paid_by_card(app, site, page, browser, emu, make_user):
     make_user("alice")
     make_user("bob")
@@ -63,9 +80,12 @@ def test_gift_platinum_paid_by_card(app, site, page, browser, emu, make_user):
     page.get_by_role("button", name="Pay", exact=True).click()
 
     expect(page).to_have_url(re.compile(re.escape(site.url) + r"/user_upgrades/\d+$"))
-    expect(page.locator(".status-line .status")).to_have_text("Complete")
+    expect(page.locator(".status-line .status")).to_have_text("Paid")
+    expect(page.locator(".status-line")).to_contain_text("Paid. @bob has Platinum now.")
     expect(page.get_by_text("£40.00")).to_be_visible()
+    expect(page.get_by_text("Visa ending 4242")).to_be_visible()
     expect(page.get_by_role("link", name="Stripe receipt")).to_be_visible()
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
     # The webhook arrived too, signed, over HTTP, and was accepted (a no-op by then or not).
     assert [d["status_code"] for d in deliveries(emu, "checkout.session.completed")] == [200]
     assert statuses(app) == ["complete"]
@@ -104,9 +124,60 @@ def test_delayed_payment_processing_then_complete(app, site, page, emu, make_use
     page.get_by_role("button", name="Pay", exact=True).click()
 
     expect(page.locator(".status-line .status")).to_have_text("Processing")
+    expect(page.get_by_text("This page updates by itself.")).to_be_visible()
     assert level_of(app, alice) == "member"
+    asked = watch_requests(page)
     emu("POST", f"checkout/sessions/{session_id}/settle", outcome="succeeded")
-    # The receipt refreshes itself; the async_payment_succeeded webhook completes it.
-    expect(page.locator(".status-line .status")).to_have_text("Complete", timeout=20_000)
-    expect(page.locator(".account-menu .badge")).to_have_text("Gold")
+    # The async_payment_succeeded webhook completes it; the page's script learns so and
+    # the live region says it, without a reload.
+    expect(page.get_by_role("status")).to_contain_text("Paid. Gold is on your account now.",
+                                                       timeout=20_000)
+    assert_no_reload_and_quiet_after(page, asked)
     assert level_of(app, alice) == "gold"
+    page.reload()
+    expect(page.locator(".account-menu .badge")).to_have_text("Gold")
+
+
+def test_pending_receipt_announces_the_payment_without_a_reload(app, site, page, emu,
+                                                              make_user):
+    make_user("alice")
+    session_id = start_gold_checkout(page, site, "alice")
+    [upgrade_id] = ids(app)
+    page.goto(f"{site.url}/user_upgrades/{upgrade_id}")  # the receipt, while Checkout is open
+    expect(page.get_by_role("status")).to_contain_text("Not paid yet")
+    expect(page.get_by_role("link", name="Continue to payment")).to_be_visible()
+    asked = watch_requests(page)
+
+    # Paid elsewhere (another tab, say): the checkout.session.completed webhook arrives.
+    emu("POST", f"checkout/sessions/{session_id}/complete", card="4242424242424242")
+    status = page.get_by_role("status")
+    expect(status).to_contain_text("Paid. Gold is on your account now.", timeout=20_000)
+    expect(status).to_have_attribute("aria-live", "polite")
+    expect(page.get_by_role("link", name="Continue to payment")).to_have_count(0)
+    expect(page.get_by_text("£20.00")).to_be_visible()
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    assert asked, "the page never asked for news"
+    assert_no_reload_and_quiet_after(page, asked)
+
+
+def test_leaving_checkout_says_nothing_was_charged_and_offers_to_try_again(app, site, page,
+                                                                        emu, make_user):
+    make_user("alice")
+    start_gold_checkout(page, site, "alice")
+    page.locator("#cancel").click()  # "← Back" on the hosted Checkout page
+
+    expect(page).to_have_url(re.compile(re.escape(site.url) + r"/user_upgrades/\d+$"))
+    expect(page.get_by_role("status")).to_have_text(
+        "Cancelled You left the payment page; nothing was charged.")
+    expect(page.get_by_text("£20.00")).to_have_count(0)
+    expect(page.get_by_role("link", name="Stripe receipt")).to_have_count(0)
+    assert statuses(app) == ["cancelled"]
+
+    page.get_by_role("button", name="Try again").click()
+    expect(page).to_have_url(re.compile(r"/checkout/cs_"))
+    assert sorted(statuses(app)) == ["cancelled", "pending"]
+
+
+def ids(app) -> list[int]:
+    with app.app_context():
+        return [u.id for u in db.session.scalars(db.select(UserUpgrade))]
