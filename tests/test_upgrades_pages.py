@@ -108,7 +108,7 @@ def test_receipt_rules_for_purchaser_recipient_admin_and_others(app, client, mak
     login(alice)
     html = client.get(path).get_data(as_text=True)
     assert "£40.00" in html and "Stripe receipt" in html and "@bob" in html
-    assert "Paid. @bob has Platinum now." in html and 'http-equiv="refresh"' not in html
+    assert "@bob has Platinum now." in html and 'http-equiv="refresh"' not in html
     client.post("/logout", data={"csrf_token": csrf_token(client)})
 
     login(bob)

@@ -30,8 +30,10 @@ def set_state(app, upgrade_id: int, state: str) -> None:
     now = utcnow()
     with app.app_context():
         row = db.session.get(UserUpgrade, upgrade_id)
+        started = now - (timedelta(hours=1) if state == "pending" else timedelta(days=3))
+        row.created_at = started
         row.checkout_url = "https://checkout.stripe.com/c/pay/cs_test_x"
-        row.checkout_expires_at = now + timedelta(hours=23)
+        row.checkout_expires_at = started + timedelta(hours=24)
         paid = state in ("complete", "refunded", "disputed")
         if paid or state in ("processing", "failed"):
             row.stripe_payment_intent_id = f"pi_{upgrade_id}"
@@ -81,12 +83,13 @@ def alice(make_user, login):
 # state: (badge, sentence, money moved, Try again offered, still checking)
 STATES = {
     "pending": ("Awaiting payment",
-                "Not paid yet: the payment page is still open. Nothing has been charged.",
+                "The payment page is still open; nothing has been charged yet.",
                 False, False, True),
     "processing": ("Processing", "The payment is on its way: a bank payment can take a few "
                    "working days. Gold is added as soon as it arrives.", False, False, True),
-    "complete": ("Paid", "Paid. Gold is on your account now.", True, False, False),
-    "failed": ("Failed", "The payment failed, so nothing was charged and Gold was not added.",
+    "complete": ("Paid", "Gold is on your account now.", True, False, False),
+    "failed": ("Failed", "The payment did not go through, so nothing was charged and Gold "
+               "was not added.",
                False, True, False),
     "expired": ("Expired", "The payment page closed before a payment was made. Nothing was "
                 "charged.", False, True, False),
@@ -94,9 +97,8 @@ STATES = {
                         "Nothing was charged.", False, True, False),
     "cancelled": ("Cancelled", "You left the payment page; nothing was charged.", False, True,
                   False),
-    "refunded": ("Refunded", "Refunded in full on", True, False, False),
-    "disputed": ("Disputed", "Paid. Gold is on your account now. The payment is disputed "
-                 "with the card issuer", True, False, False),
+    "refunded": ("Refunded", "The whole payment was refunded on", True, False, False),
+    "disputed": ("Disputed", "The card issuer told us on", True, False, False),
 }
 
 
@@ -148,14 +150,15 @@ def test_try_again_follows_the_recipients_level_and_is_the_buyers_alone(app, cli
     with app.app_context():
         db.session.get(type(bob), bob.id).level = Level.PLATINUM
         db.session.commit()
-    assert "Try again" not in page(client, ids["id"])  # bob has it now: nothing to retry
+    html = page(client, ids["id"])
+    assert "Try again" not in html and "@bob has Platinum already." in html
 
     log_out(client)
     login(bob)
     html = page(client, ids["id"])
     assert "Try again" not in html
-    assert status_line(html) == ("Failed The payment failed, so nothing was charged and "
-                                 "Platinum was not added.")
+    assert status_line(html) == ("Failed The payment did not go through, so nothing was "
+                                 "charged and Platinum was not added.")
 
 
 def test_a_gift_says_who_has_what_and_keeps_the_buyers_card_private(app, client, alice,
@@ -164,7 +167,8 @@ def test_a_gift_says_who_has_what_and_keeps_the_buyers_card_private(app, client,
     ids = make_upgrade(app, alice, bob, "platinum", amount=4000)
     set_state(app, ids["id"], "disputed")
     html = page(client, ids["id"])
-    assert status_line(html).startswith("Disputed Paid. @bob has Platinum now.")
+    assert status_line(html).startswith("Disputed The card issuer told us on")
+    assert "that this payment is disputed" in html and "<dt>Dispute</dt>" in html
     assert "£40.00" in html and "Visa ending 4242" in html
 
     log_out(client)
@@ -226,12 +230,12 @@ def test_status_answers_the_state_and_the_parts_to_replace(app, client, alice):
     assert answer["state"] == "pending" and answer["final"] is False
     assert answer["until"]  # the Checkout page's closing time: checking stops then
     assert set(answer["parts"]) == {"head", "status", "body"}
-    assert "Not paid yet" in answer["parts"]["status"]
+    assert "still open" in answer["parts"]["status"]
 
     set_state(app, ids["id"], "complete")
     answer = client.get(f"/user_upgrades/{ids['id']}?format=json").json
     assert (answer["state"], answer["final"], answer["until"]) == ("complete", True, None)
-    assert "Paid. Gold is on your account now." in answer["parts"]["status"]
+    assert "Gold is on your account now." in answer["parts"]["status"]
     assert "Visa ending 4242" in answer["parts"]["body"]
     assert "Receipt · " in answer["parts"]["head"]
 

@@ -77,26 +77,36 @@ class Receipt:
         return purchase.offered_type(upgrade.recipient.level, upgrade.type.target)
 
     @property
+    def held_already(self) -> str | None:
+        """Why a purchase that charged nothing is not offered again: the recipient has the
+        level (or more) by now."""
+        if not (self.is_purchaser and self.state in RETRYABLE) or self.try_again:
+            return None
+        recipient = self.upgrade.recipient
+        who = "You have" if not self.upgrade.is_gift else f"@{recipient.username} has"
+        return f"{who} {recipient.level.label} already."
+
+    @property
     def sentence(self) -> str:
-        """The state in one or two sentences, for the status line (announced when it
-        changes)."""
+        """What the state means, after its badge: announced when it changes."""
         u, state = self.upgrade, self.state
         level = u.type.target.label
-        buyer = "You" if self.is_purchaser else f"@{u.purchaser.username}"
         if state == "pending":
-            return "Not paid yet: the payment page is still open. Nothing has been charged."
+            return "The payment page is still open; nothing has been charged yet."
         if state == "processing":
             return (f"The payment is on its way: a bank payment can take a few working days. "
                     f"{level} is added as soon as it arrives.")
-        if state in ("complete", "disputed"):
-            sentence = self._has_it(u, level)
-            if state == "disputed":
-                sentence += (f" The payment is disputed with the card issuer (since "
-                             f"{_day(u.disputed_at)}).")
-            return sentence
+        if state == "complete":
+            return self._has_it(u, level)
+        if state == "disputed":
+            return (f"The card issuer told us on {_day(u.disputed_at)} that this payment is "
+                    "disputed; the bank decides what happens next. Write to us if we can "
+                    "help.")
         if state == "failed":
-            return f"The payment failed, so nothing was charged and {level} was not added."
+            return (f"The payment did not go through, so nothing was charged and {level} was "
+                    "not added.")
         if state == "cancelled":
+            buyer = "You" if self.is_purchaser else f"@{u.purchaser.username}"
             return f"{buyer} left the payment page; nothing was charged."
         if state == "expired":
             if not u.checkout_url:
@@ -104,21 +114,22 @@ class Receipt:
             return "The payment page closed before a payment was made. Nothing was charged."
         # refunded
         if self.private:
-            return (f"Refunded in full on {_day(u.refunded_at)}. A refund can take 5 to 10 "
-                    "working days to reach the card it was paid with.")
-        return f"This upgrade was refunded on {_day(u.refunded_at)}."
+            return (f"The whole payment was refunded on {_day(u.refunded_at)}. It can take "
+                    "5 to 10 working days to reach the card it was paid with.")
+        what = "gift" if u.is_gift and self.is_recipient else "upgrade"
+        return f"This {what} was refunded on {_day(u.refunded_at)}."
 
     def _has_it(self, u: UserUpgrade, level: str) -> str:
         if u.type.target <= u.level_before:
             # Paid for, but the recipient already had the level (two purchases at once).
             who = "You" if self.is_recipient else f"@{u.recipient.username}"
-            return (f"Paid, but {who} already had {u.level_before.label}, so nothing "
-                    "changed. Write to us for a refund.")
+            return (f"{who} already had {u.level_before.label} when the payment arrived, so "
+                    "nothing changed. Write to us for a refund.")
         if self.is_recipient and u.is_gift:
             return f"@{u.purchaser.username} gave you {level}. It is on your account now."
         if self.is_recipient:
-            return f"Paid. {level} is on your account now."
-        return f"Paid. @{u.recipient.username} has {level} now."
+            return f"{level} is on your account now."
+        return f"@{u.recipient.username} has {level} now."
 
 
 def state_of(upgrade: UserUpgrade, private: bool, now: datetime) -> str:

@@ -81,7 +81,7 @@ def test_gift_platinum_paid_by_card(app, site, page, browser, emu, make_user):
 
     expect(page).to_have_url(re.compile(re.escape(site.url) + r"/user_upgrades/\d+$"))
     expect(page.locator(".status-line .status")).to_have_text("Paid")
-    expect(page.locator(".status-line")).to_contain_text("Paid. @bob has Platinum now.")
+    expect(page.locator(".status-line")).to_contain_text("Paid @bob has Platinum now.")
     expect(page.get_by_text("£40.00")).to_be_visible()
     expect(page.get_by_text("Visa ending 4242")).to_be_visible()
     expect(page.get_by_role("link", name="Stripe receipt")).to_be_visible()
@@ -130,7 +130,7 @@ def test_delayed_payment_processing_then_complete(app, site, page, emu, make_use
     emu("POST", f"checkout/sessions/{session_id}/settle", outcome="succeeded")
     # The async_payment_succeeded webhook completes it; the page's script learns so and
     # the live region says it, without a reload.
-    expect(page.get_by_role("status")).to_contain_text("Paid. Gold is on your account now.",
+    expect(page.get_by_role("status")).to_contain_text("Paid Gold is on your account now.",
                                                        timeout=20_000)
     assert_no_reload_and_quiet_after(page, asked)
     assert level_of(app, alice) == "gold"
@@ -144,14 +144,14 @@ def test_pending_receipt_announces_the_payment_without_a_reload(app, site, page,
     session_id = start_gold_checkout(page, site, "alice")
     [upgrade_id] = ids(app)
     page.goto(f"{site.url}/user_upgrades/{upgrade_id}")  # the receipt, while Checkout is open
-    expect(page.get_by_role("status")).to_contain_text("Not paid yet")
+    expect(page.get_by_role("status")).to_contain_text("The payment page is still open")
     expect(page.get_by_role("link", name="Continue to payment")).to_be_visible()
     asked = watch_requests(page)
 
     # Paid elsewhere (another tab, say): the checkout.session.completed webhook arrives.
     emu("POST", f"checkout/sessions/{session_id}/complete", card="4242424242424242")
     status = page.get_by_role("status")
-    expect(status).to_contain_text("Paid. Gold is on your account now.", timeout=20_000)
+    expect(status).to_contain_text("Paid Gold is on your account now.", timeout=20_000)
     expect(status).to_have_attribute("aria-live", "polite")
     expect(page.get_by_role("link", name="Continue to payment")).to_have_count(0)
     expect(page.get_by_text("£20.00")).to_be_visible()
