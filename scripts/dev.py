@@ -1,17 +1,24 @@
-"""`make dev`: the local emulator, migrations, a synced catalog, a registered webhook, the app.
+"""`make dev`: the local emulator, migrations, a synced catalog, a registered webhook, the app,
+the worker that sends its mail, and a mail server that keeps what is sent.
 
 With no STRIPE_SECRET_KEY in the environment or .env, the project's Stripe emulator is
 started beside the app and everything is wired to it. With a real test-mode key
 (and no STRIPE_API_BASE), the app talks to Stripe itself; see the README for webhooks then.
+
+With no MAIL_SERVER, a local SMTP server (scripts/mailbox.py) listens on 127.0.0.1:8025 (or
+MAIL_PORT) and keeps each message in instance/mail/. `flask worker` runs beside the app; it
+does not reload when code changes: restart `make dev` after changing a job.
 """
 
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.error import URLError
 from urllib.request import urlopen
 
@@ -53,6 +60,29 @@ def wait_for(url: str, process: subprocess.Popen, seconds: float = 15) -> None:
     sys.exit(f"make dev: nothing answered at {url} after {seconds:.0f}s.")
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"make dev: the process for 127.0.0.1:{port} exited "
+                     f"(code {process.returncode}).")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"make dev: nothing listened on 127.0.0.1:{port} after {seconds:.0f}s.")
+
+
 def stop_group(process: subprocess.Popen) -> None:
     """Stop a process started with start_new_session, and everything it started."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -66,18 +96,51 @@ def stop_group(process: subprocess.Popen) -> None:
             continue
 
 
-def start_emulator(port: int) -> subprocess.Popen:
+def launch(args: list[str], started: list[subprocess.Popen],
+           **options: Any) -> subprocess.Popen:
+    """Start a process in its own process group (so whatever it starts, the debug reloader's
+    child say, stops with it) and add it to `started`, which main() stops at exit."""
+    process = subprocess.Popen(args, cwd=ROOT, start_new_session=True, **options)
+    started.append(process)
+    return process
+
+
+def start_emulator(port: int, started: list[subprocess.Popen]) -> subprocess.Popen:
     (ROOT / "instance").mkdir(exist_ok=True)
     log = open(ROOT / "instance/emulator.log", "a")  # its request log would drown the app's
-    process = subprocess.Popen([sys.executable, "-m", "stripe_emulator", "--port", str(port)],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = launch([sys.executable, "-m", "stripe_emulator", "--port", str(port)], started,
+                     stdout=log, stderr=subprocess.STDOUT)
     wait_for(f"http://127.0.0.1:{port}/_emulator/config", process)
     return process
 
 
+def start_mailbox(port: int, folder: Path, started: list[subprocess.Popen]) -> None:
+    # Checked first: with another `make dev` on the port, waiting for it to answer would
+    # find that one's server and send this run's mail to its folder.
+    if not port_is_free(port):
+        sys.exit(f"make dev: 127.0.0.1:{port} is taken (another `make dev`?). Set MAIL_PORT "
+                 "to a free port, or MAIL_SERVER to use a mail server of your own.")
+    process = launch([sys.executable, str(ROOT / "scripts/mailbox.py"), "--port", str(port),
+                      "--dir", str(folder)], started)
+    wait_for_port(port, process)
+
+
+def serve(port: int, started: list[subprocess.Popen]) -> None:
+    """The app and the worker, until Ctrl-C, SIGTERM, or one of them stops."""
+    flask_cmd = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    server = launch([*flask_cmd, "run", "--host", "127.0.0.1", "--port", str(port)], started)
+    worker = launch([*flask_cmd, "worker"], started)
+    try:
+        while server.poll() is None and worker.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
+    name, process = ("app server", server) if server.poll() is not None else ("worker", worker)
+    sys.exit(f"make dev: the {name} exited (code {process.returncode}); stopping the rest.")
+
+
 DEV_SETTINGS = ("FLASK_DEBUG", "DATABASE_URL", "SITE_URL", "STRIPE_SECRET_KEY",
-                "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET")
+                "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET", "MAIL_SERVER", "MAIL_PORT")
 
 
 def write_env_file(path: Path) -> None:
@@ -101,22 +164,35 @@ def main() -> None:
     parser.add_argument("--env-file", type=Path, default=ROOT / "instance/dev.env",
                         help="Where to write the settings for operator commands "
                              "(default instance/dev.env).")
+    parser.add_argument("--mail-port", type=int,
+                        help="The local mail server's port (default MAIL_PORT, else 8025).")
+    parser.add_argument("--mail-dir", type=Path, default=ROOT / "instance/mail",
+                        help="Where the local mail server keeps messages "
+                             "(default instance/mail).")
     parser.add_argument("--no-serve", action="store_true",
-                        help="Set everything up, print the summary, then stop (used by tests).")
+                        help="Set everything up, print the summary, then stop (used by tests); "
+                             "the mail server, the app and the worker are not started.")
     args = parser.parse_args()
-    # `kill` (SIGTERM) cleans up like Ctrl-C: the app server and the emulator stop too.
+    # `kill` (SIGTERM) cleans up like Ctrl-C: the app, the worker, the mail server and the
+    # emulator stop too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     load_dotenv(ROOT / ".env")
     os.environ.setdefault("FLASK_DEBUG", "1")
     app_url = f"http://127.0.0.1:{args.port}"
     os.environ.setdefault("SITE_URL", app_url)
+    local_mail = not os.environ.get("MAIL_SERVER")
+    if local_mail:  # the app, the worker and the operator commands all send there
+        os.environ["MAIL_SERVER"] = "127.0.0.1"
+        os.environ["MAIL_PORT"] = str(args.mail_port or os.environ.get("MAIL_PORT") or 8025)
+    started: list[subprocess.Popen] = []  # stopped, last first, however this run ends
     emulator = None
-    if not os.environ.get("STRIPE_SECRET_KEY") or os.environ["STRIPE_SECRET_KEY"] == EMULATOR_KEY:
-        emulator = start_emulator(args.emulator_port)
-        os.environ["STRIPE_SECRET_KEY"] = EMULATOR_KEY
-        os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{args.emulator_port}"
     try:
+        if (not os.environ.get("STRIPE_SECRET_KEY")
+                or os.environ["STRIPE_SECRET_KEY"] == EMULATOR_KEY):
+            emulator = start_emulator(args.emulator_port, started)
+            os.environ["STRIPE_SECRET_KEY"] = EMULATOR_KEY
+            os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{args.emulator_port}"
         flask("db", "upgrade")
         flask("billing", "sync-catalog")
         if emulator is not None:
@@ -132,21 +208,20 @@ def main() -> None:
                   "billing events   (any operator command, against this set-up)")
         else:
             print("Stripe:   your STRIPE_SECRET_KEY (see the README for webhooks)")
+        mail_at = f"{os.environ['MAIL_SERVER']}:{os.environ.get('MAIL_PORT') or 25}"
+        if local_mail:
+            if not args.no_serve:
+                start_mailbox(int(os.environ["MAIL_PORT"]), args.mail_dir, started)
+            print(f"Mail:     local SMTP server at {mail_at}; "
+                  f"messages in {display(args.mail_dir)}/")
+        else:
+            print(f"Mail:     your MAIL_SERVER at {mail_at}")
         print(TEST_CARDS + "\n", flush=True)
         if not args.no_serve:
-            # Its own process group, so the debug reloader's child stops with it.
-            server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "run",
-                                       "--host", "127.0.0.1", "--port", str(args.port)],
-                                      cwd=ROOT, start_new_session=True)
-            try:
-                server.wait()
-            except KeyboardInterrupt:
-                pass
-            finally:
-                stop_group(server)
+            serve(args.port, started)
     finally:
-        if emulator is not None:
-            stop_group(emulator)
+        for process in reversed(started):
+            stop_group(process)
 
 
 if __name__ == "__main__":

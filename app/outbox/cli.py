@@ -8,16 +8,22 @@ from typing import Any
 
 import click
 import sqlalchemy as sa
+from flask.cli import with_appcontext
 
 from app.auth.models import utcnow
+from app.commands import OperatorGroup
 from app.extensions import db
 from app.outbox.models import Job, JobStatus
 from app.outbox.worker import work, worker_name
 
 
-@click.group("worker", invoke_without_command=True)
+# An OperatorGroup (an AppGroup) like `users` and `billing`: its subcommands get the app
+# context however they are invoked (`app.test_cli_runner()` included), and the group's own
+# callback, which is the worker, asks for it explicitly.
+@click.group("worker", cls=OperatorGroup, invoke_without_command=True)
 @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
 @click.option("--name", help="This worker's name in the logs and on claimed jobs.")
+@with_appcontext
 @click.pass_context
 def worker(ctx: click.Context, once: bool, name: str | None) -> None:
     """Run queued jobs (e-mails, card retries): `flask worker`, stopped by Ctrl-C or SIGTERM
