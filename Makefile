@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint install bench clean
+.PHONY: dev test lint install bench screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: $(PYTHON) not found." >&2; exit 1; }
@@ -35,6 +35,11 @@ test: $(STAMP) lint
 # The webhook benchmark against the floor (gunicorn + wrk, SQLite and PostgreSQL; needs wrk).
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+
+# The README's pictures: the main pages, shot against the emulator by Debian's Chromium, into
+# docs/screenshots/ (a manual command, not part of CI: run it when pages change).
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

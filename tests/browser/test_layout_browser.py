@@ -1,6 +1,14 @@
 """Every page at phone (390 px) and desktop (1280 px) widths in Chromium, as each kind of
 visitor that sees a different page, with billing on and off: nothing is wider than the
-window, the main column spans the page like the header, and no control is cut off.
+window, the main column spans the page like the header, and no control is cut off. At
+390 px axe-core also checks each page (once per visitor and billing mode: the markup is
+the same at both widths, and axe is the slow part); a serious or critical violation fails.
+
+The visitors: anonymous; a member (alice: upgrades bought, gifted, refunded, a failed gift
+to her, a pending referral); a subscriber (sam: monthly Premium, subscribed through the
+emulator's hosted Checkout with billing on, which axe checks too; a row as the webhooks
+write it with billing off); a gift recipient (a Platinum friend with the longest name,
+Platinum by alice's gift, with referral credit and long billing details); an admin.
 
 The pages come from the app's URL map, so a new GET page without parameters is visited
 without anyone adding it here; a page with parameters must be added to `plan`, or
@@ -13,6 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -21,12 +30,15 @@ from app import create_app
 from app.auth.models import Level, utcnow
 from app.extensions import db
 from app.upgrades.models import UpgradeStatus, UpgradeType, UserUpgrade
+from tests.browser.accessibility import serious_violations
 from tests.browser.layout import layout_problems
 from tests.conftest import PASSWORD
 from tests.conftest import test_config as config_for
+from tests.test_subscriptions_pages import add_subscription
 
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
-VISITORS = ("anonymous", "member", "platinum", "admin")
+AXE_SIZE = "phone"
+VISITORS = ("anonymous", "member", "subscriber", "gift_recipient", "admin")
 # The longest username there can be, so the header and receipts are tried with it.
 LONG_NAME = "Bartholomew_Featherstonehaugh_II"
 SHOTS = os.environ.get("LAYOUT_SHOTS")
@@ -52,15 +64,17 @@ def plan(app, seed: Seed) -> dict[str, list[str]]:
     """What each visitor opens: every page without parameters, and the ones that differ.
 
     `/settings/billing` is one of the pages without parameters; with billing on, the
-    Platinum visitor's has billing details filled in at Stripe (`billing_details`), the
-    member's is empty, and with billing off it is the switched-off form."""
+    gift recipient's has billing details filled in at Stripe (`billing_details`), the
+    subscriber's has the card Checkout saved, the member's is empty, and with billing off it
+    is the switched-off form."""
     pages = get_pages(app)
     return {
         "anonymous": pages + ["/no-such-page", f"/r/{seed.referral_code}",
                               "/reset-password/not-a-token"],
         "member": pages + [f"/user_upgrades/new?user={LONG_NAME}",
                            f"/user_upgrades/{seed.bought}", f"/user_upgrades/{seed.gift_in}"],
-        "platinum": pages + [f"/user_upgrades/{seed.gift_out}"],
+        "subscriber": pages,
+        "gift_recipient": pages + [f"/user_upgrades/{seed.gift_out}"],
         "admin": pages + [f"/user_upgrades/{seed.gift_out}", "/user_upgrades/new?user=alice"],
     }
 
@@ -110,8 +124,10 @@ def make_upgrade(app, purchaser, recipient, upgrade_type: str, status: UpgradeSt
 
 
 def seed(app, make_user) -> Seed:
-    """A member with a few upgrades each way, a Platinum friend with a long name, an admin."""
+    """A member with a few upgrades each way, a Platinum friend with a long name, an admin,
+    and sam, who subscribes (his subscription is made by the test: see `subscribe`)."""
     alice = make_user("alice")
+    make_user("sam")
     friend = make_user(LONG_NAME, level=Level.PLATINUM)
     carol = make_user("carol")
     make_user("admin", admin=True)
@@ -158,7 +174,8 @@ def seed_referrals(app, alice, friend, carol) -> None:
         db.session.commit()
 
 
-LOGINS = {"anonymous": None, "member": "alice", "platinum": LONG_NAME, "admin": "admin"}
+LOGINS = {"anonymous": None, "member": "alice", "subscriber": "sam",
+          "gift_recipient": LONG_NAME, "admin": "admin"}
 
 
 def billing_details(app, username: str) -> None:
@@ -185,6 +202,36 @@ def log_in(page, url: str, username: str) -> None:
     expect(page.get_by_text("You are logged in.")).to_be_visible()
 
 
+def checks(page, size: str) -> list[str]:
+    """The layout's problems at every size, and axe's serious findings at AXE_SIZE."""
+    return layout_problems(page) + (serious_violations(page) if size == AXE_SIZE else [])
+
+
+def subscribe(app, page, url: str, billing: str) -> list[str]:
+    """Sam's monthly Premium: through pricing and the emulator's hosted Checkout when billing
+    is on (the Checkout page is checked like ours on the way), else a row as the webhooks
+    would have written it. The problems found on the Checkout page."""
+    if billing == "billing-off":
+        from app.auth.models import User
+
+        with app.app_context():
+            sam = db.session.scalar(db.select(User).where(User.username == "sam"))
+        add_subscription(app, sam)
+        return []
+    page.set_viewport_size(SIZES[AXE_SIZE])
+    page.goto(url + "/pricing")
+    page.locator("#waiver").check()
+    page.get_by_role("button", name=re.compile(r"^Subscribe for")).click()
+    expect(page).to_have_url(re.compile(r"/checkout/cs_"))
+    where = f"the emulator's Checkout at {SIZES[AXE_SIZE]['width']} px"
+    problems = [f"{where}: {p}" for p in checks(page, AXE_SIZE)]
+    page.get_by_label("Visa: succeeds").check()
+    page.get_by_role("button", name="Subscribe", exact=True).click()
+    expect(page).to_have_url(url + "/settings")
+    expect(page.locator(".plan-line")).to_contain_text("Premium (monthly)")
+    return problems
+
+
 def save_shot(page, *parts: str) -> None:
     """With LAYOUT_SHOTS set, a full-page screenshot named after the visit."""
     if SHOTS:
@@ -195,35 +242,47 @@ def save_shot(page, *parts: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("visitor", VISITORS)
-def test_pages_fit_the_window(request, app, billing, visitor, live_server, page,
-                              make_user):
-    if billing == "billing-on":
-        request.getfixturevalue("synced_catalog")
+def test_pages_fit_the_window_and_pass_axe(request, app, billing, visitor, live_server, page,
+                                           make_user):
+    # With billing on, the emulator delivers its webhooks to the live server, as Stripe would.
+    site = request.getfixturevalue("site") if billing == "billing-on" else live_server
     urls = plan(app, seed(app, make_user))[visitor]
-    if billing == "billing-on" and visitor == "platinum":
+    if billing == "billing-on" and visitor == "gift_recipient":
         billing_details(app, LONG_NAME)
+    # Everything the pages load comes from here or the emulator: axe-core included, no CDN.
+    elsewhere: list[str] = []
+
+    def note_request(sent) -> None:
+        address = urlsplit(sent.url)
+        if address.scheme in ("http", "https") and address.hostname != "127.0.0.1":
+            elsewhere.append(sent.url)
+
+    page.on("request", note_request)
     if LOGINS[visitor]:
-        log_in(page, live_server.url, LOGINS[visitor])
+        log_in(page, site.url, LOGINS[visitor])
 
     problems, visited = [], set()
+    if visitor == "subscriber":
+        problems += subscribe(app, page, site.url, billing)
     for size, viewport in SIZES.items():
         page.set_viewport_size(viewport)
         for url in urls:
-            response = page.goto(live_server.url + url)
+            response = page.goto(site.url + url)
             # Error pages are laid out too (a 503 while billing is off is by design); a 500
             # would be a crash, with no page of ours to check.
             assert response is not None and response.status != 500, f"{url} crashed"
             visited.add(endpoint(app, url))
-            problems += [f"{url} at {viewport['width']} px: {p}" for p in layout_problems(page)]
+            problems += [f"{url} at {viewport['width']} px: {p}" for p in checks(page, size)]
             save_shot(page, billing, visitor, url, size)
         if LOGINS[visitor]:  # the account menu, open, stays inside the window too
             page.locator(".account-menu summary").click()
             expect(page.get_by_role("menuitem", name="Log out")).to_be_visible()
             problems += [f"{url} with the account menu open at {viewport['width']} px: {p}"
-                         for p in layout_problems(page)]
+                         for p in checks(page, size)]
             save_shot(page, billing, visitor, url, size, "menu")
 
-    assert not problems, "\n".join(problems)
+    assert not problems, f"{visitor}, {billing}:\n" + "\n".join(problems)
+    assert not elsewhere, f"requests that left 127.0.0.1: {elsewhere}"
     expected = {r.endpoint for r in app.url_map.iter_rules()
                 if "GET" in r.methods and not r.arguments}
     assert expected <= visited, f"not visited: {sorted(expected - visited)}"

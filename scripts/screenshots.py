@@ -1,0 +1,192 @@
+"""`make screenshots`: the main pages as PNGs in docs/screenshots/, for the README.
+
+The local Stripe emulator and the app run in this process, on a fresh SQLite database in a
+temporary directory (as the tests run them), with the app's webhook endpoint registered at
+the emulator. Debian's Chromium, through Playwright, then does what people do: Maya signs
+up, subscribes monthly on the emulator's hosted Checkout and saves a second card; Sam signs
+up and buys Gold. Pages are shot at 1280 px, and a few at 390 px. Nothing but the PNGs is
+kept; run it again whenever the pages change.
+"""
+
+import argparse
+import logging
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+from playwright.sync_api import Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+from stripe_emulator import EmulatorServer
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def running_site(folder: Path, port: int) -> Iterator[tuple[str, str]]:
+    """The emulator and the app on 127.0.0.1: (app address, emulator address). The app takes
+    `port` if it is free (addresses on the pages then match `make dev`'s), else any port."""
+    from flask_migrate import upgrade
+
+    from app.billing import gateway
+    from app.catalog.sync import sync_catalog
+    from app.webhooks.registry import handled_types
+
+    emulator = EmulatorServer(port=0).start()
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": os.urandom(32).hex(),
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'app.db'}",
+        "STRIPE_SECRET_KEY": "sk_test_emulator", "BILLING_ENABLED": True,
+        "STRIPE_API_BASE": emulator.url, "SERVER_NAME": None,
+    })
+    try:
+        server = make_server("127.0.0.1", port, app, threaded=True)
+    except OSError:  # taken, by `make dev` say
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["SITE_URL"] = url
+    with app.app_context():
+        upgrade()  # the schema, the only way it is built: migrations
+        sync_catalog()
+        db.session.commit()
+        endpoint = gateway.create_webhook_endpoint(url + "/webhooks/stripe", handled_types())
+    app.config["STRIPE_WEBHOOK_SECRET"] = endpoint.secret
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield url, emulator.url
+    finally:
+        server.shutdown()
+        thread.join(5)
+        with app.app_context():
+            db.engine.dispose()
+        emulator.stop()
+
+
+class Camera:
+    """Saves full-page PNGs of a page into one folder, at the widths asked for."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.saved: list[Path] = []
+
+    def shoot(self, page: Page, name: str, phone: bool = False) -> None:
+        sizes = [("", DESKTOP)] + ([("-phone", PHONE)] if phone else [])
+        for suffix, viewport in sizes:
+            page.set_viewport_size(viewport)
+            path = self.folder / f"{name}{suffix}.png"
+            page.screenshot(path=str(path), full_page=True, animations="disabled",
+                            caret="hide")
+            self.saved.append(path)
+        page.set_viewport_size(DESKTOP)
+
+
+def sign_up(page: Page, url: str, username: str) -> None:
+    page.goto(url + "/signup")
+    page.get_by_label("Email", exact=True).fill(f"{username.lower()}@example.com")
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("button", name="Create account")).to_have_count(0)
+
+
+def on_checkout(page: Page) -> None:
+    expect(page).to_have_url(re.compile(r"/checkout/cs_"))
+
+
+def flush_webhooks(emulator_url: str) -> None:
+    """Deliver whatever the emulator still holds, so pages show the settled state."""
+    requests.post(f"{emulator_url}/_emulator/flush", timeout=30).raise_for_status()
+
+
+def subscriber(page: Page, url: str, emulator_url: str, camera: Camera) -> None:
+    """Maya: the home page, pricing, the hosted Checkout, settings with monthly Premium and
+    two cards."""
+    page.goto(url + "/")
+    camera.shoot(page, "home", phone=True)
+    sign_up(page, url, "maya")
+    page.goto(url + "/pricing")
+    camera.shoot(page, "pricing")
+    page.locator("#waiver").check()
+    page.get_by_role("button", name=re.compile(r"^Subscribe for")).click()
+    on_checkout(page)
+    page.get_by_label("Name on card").fill("Maya Lin")
+    page.get_by_label("Name on card").blur()  # no focus ring in the picture
+    camera.shoot(page, "checkout", phone=True)
+    page.get_by_label("Visa: succeeds").check()
+    page.get_by_role("button", name="Subscribe", exact=True).click()
+    expect(page).to_have_url(url + "/settings")
+
+    page.goto(url + "/settings/billing")
+    page.get_by_role("button", name="Add a card").click()
+    on_checkout(page)
+    page.get_by_label("Mastercard: succeeds").check()
+    page.get_by_role("button", name="Save card").click()
+    expect(page).to_have_url(url + "/settings/billing")
+    flush_webhooks(emulator_url)
+
+    page.goto(url + "/settings")  # again, without the sentences about what just happened
+    camera.shoot(page, "settings", phone=True)
+    page.goto(url + "/settings/billing")
+    camera.shoot(page, "settings-billing")
+
+
+def upgrade_buyer(page: Page, url: str, emulator_url: str, camera: Camera) -> None:
+    """Sam: the upgrade page, Gold paid on the hosted Checkout, its receipt."""
+    sign_up(page, url, "sam")
+    page.goto(url + "/user_upgrades/new")
+    camera.shoot(page, "upgrade")
+    page.get_by_role("button", name="Upgrade to Gold").click()
+    on_checkout(page)
+    camera.shoot(page, "checkout-upgrade")
+    page.get_by_label("Visa: succeeds").check()
+    page.get_by_role("button", name="Pay", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/user_upgrades/\d+"))
+    flush_webhooks(emulator_url)
+    page.goto(page.url.split("?")[0])  # the receipt as it stays, once Stripe has told us
+    camera.shoot(page, "receipt", phone=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs/screenshots",
+                        help="Where the PNGs go (default docs/screenshots).")
+    parser.add_argument("--port", type=int, default=5000,
+                        help="The app's port if free (default 5000, as for `make dev`).")
+    args = parser.parse_args()
+    if not os.path.exists(CHROMIUM):
+        sys.exit(f"make screenshots: Chromium not found at {CHROMIUM} "
+                 "(apt-get install chromium, or set CHROMIUM_PATH).")
+    args.out.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not every request, just trouble
+    camera = Camera(args.out)
+    with tempfile.TemporaryDirectory(prefix="lumen-shots-") as tmp, \
+            running_site(Path(tmp), args.port) as (url, emulator_url), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
+        for journey in (subscriber, upgrade_buyer):
+            context = browser.new_context(viewport=DESKTOP)  # each person a fresh browser
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            journey(page, url, emulator_url, camera)
+            context.close()
+        browser.close()
+    for path in camera.saved:
+        print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
+              f"  {path.stat().st_size // 1024} KB")
+
+
+if __name__ == "__main__":
+    main()
