@@ -318,3 +318,38 @@ def test_return_before_payment_says_it_is_waiting(app, client, alice):
     page = text(client, f"/subscriptions/return?session_id={session_id}")
     assert "We are waiting for Stripe to confirm your subscription" in page
     assert rows(app, Subscription) == []
+
+
+def test_the_waiting_page_checks_politely_and_says_when_stripe_confirms(app, client, alice,
+                                                                       emu):
+    session_id = session_id_of(subscribe(client, "annual"))
+    page = client.get(f"/subscriptions/return?session_id={session_id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'http-equiv="refresh"' not in html
+    assert 'role="status" aria-live="polite"' in html and "js/payment-status.js" in html
+    assert "format=json" in html and ">Refresh</a>" in html  # the script's address; no JS
+    status = f"/subscriptions/return?session_id={session_id}&format=json"
+    news = client.get(status).json
+    assert (news["state"], news["final"]) == ("waiting", False) and news["until"]
+
+    # Paid: the webhook (here, the next return) records it; the page's next look says so.
+    emu("POST", f"checkout/sessions/{session_id}/complete", card="4242424242424242")
+    with app.app_context():
+        from app.subscriptions.checkout import apply_return
+        from app.subscriptions.overview import checkout_for
+
+        apply_return(checkout_for(alice, session_id))
+        db.session.commit()
+    news = client.get(status).json
+    assert (news["state"], news["final"]) == ("active", True)
+    assert "Your free trial has started" in news["parts"]["status"]
+    assert "Go to your settings" in news["parts"]["body"]
+
+
+def test_a_checkout_that_closed_unpaid_says_nothing_was_charged(app, client, alice, emu):
+    session_id = session_id_of(subscribe(client, "monthly"))
+    emu("POST", f"checkout/sessions/{session_id}/expire")
+    html = client.get(f"/subscriptions/return?session_id={session_id}").get_data(as_text=True)
+    assert "The payment page closed before a payment was made. Nothing was charged." in html
+    assert 'href="/pricing?interval=monthly">Try again</a>' in html
+    assert "data-poll-final" in html and ">Refresh</a>" not in html

@@ -3,12 +3,24 @@ changes the settings page offers. Each calls one verb and redirects with a messa
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import (
+    current_app,
+    flash,
+    get_template_attribute,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from app import catalog
+from app.auth.models import utcnow
 from app.billing.customers import stored_customer_id
 from app.billing.errors import BillingDisabled, BillingError
 from app.extensions import db, limiter
@@ -32,7 +44,12 @@ from app.subscriptions.checkout import (
     open_checkout,
 )
 from app.subscriptions.forms import ActionForm, SubscribeForm, SwitchForm
-from app.subscriptions.models import Subscription, SubscriptionStatus
+from app.subscriptions.models import (
+    CheckoutStatus,
+    Subscription,
+    SubscriptionCheckout,
+    SubscriptionStatus,
+)
 from app.subscriptions.overview import checkout_for, overview_for
 from app.subscriptions.service import current_for
 
@@ -102,12 +119,19 @@ def create() -> ResponseReturnValue:
 @bp.get("/subscriptions/return")
 @login_required
 def checkout_return() -> ResponseReturnValue:
-    """Back from Checkout: apply the session at once, rather than wait for the webhook."""
+    """Back from Checkout: apply the session at once, rather than wait for the webhook. Until
+    Stripe confirms, a page that says so and checks again by itself (`?format=json` is what
+    its script asks: our database only, never Stripe)."""
     session_id = request.args.get("session_id", "")
     checkout = checkout_for(current_user, session_id) \
         if session_id.isprintable() and len(session_id) <= 255 else None
     if checkout is None:
         return redirect(url_for("settings.index"), 303)
+    if request.args.get("format") == "json":
+        news = _return_news(checkout)
+        return jsonify(state=news.state, final=news.final, until=news.until,
+                       parts={"status": _return_part("status", news),
+                              "body": _return_part("body", news)})
     if current_app.config["BILLING_ENABLED"]:
         try:
             apply_return(checkout)
@@ -116,11 +140,62 @@ def checkout_return() -> ResponseReturnValue:
             db.session.rollback()
             log.warning("subscription checkout %s: could not read session %s: %s",
                         checkout.id, session_id, exc)
-    sub = current_for(current_user.id)
-    if sub is None:
-        return _settings("We are waiting for Stripe to confirm your subscription. This page "
-                         "will show it as soon as it does.", "info")
-    return _settings(_welcome(sub))
+    news = _return_news(checkout)
+    if news.state == "active":
+        return _settings(news.sentence)
+    return render_template("subscriptions/return.html", news=news)
+
+
+@dataclass(frozen=True)
+class ReturnNews:
+    """Where a subscription's checkout stands, as the return page says it."""
+
+    checkout: SubscriptionCheckout
+    state: str  # waiting, confirming (a first payment on its way); active, failed, expired
+    sentence: str
+    until: str | None = None  # when the Checkout page closes: checking stops then
+
+    @property
+    def final(self) -> bool:
+        return self.state in ("active", "failed", "expired")
+
+
+def _started_by(checkout: SubscriptionCheckout) -> Subscription | None:
+    """The subscription the checkout started (once Stripe has told us), else the user's
+    live one."""
+    if checkout.stripe_subscription_id:
+        found = db.session.scalar(sa.select(Subscription).where(
+            Subscription.stripe_subscription_id == checkout.stripe_subscription_id))
+        if found is not None:
+            return found
+    return current_for(checkout.user_id)
+
+
+def _return_news(checkout: SubscriptionCheckout) -> ReturnNews:
+    sub = _started_by(checkout)
+    if sub is not None and sub.status is SubscriptionStatus.INCOMPLETE_EXPIRED:
+        return ReturnNews(checkout, "failed", "The first payment did not go through, so the "
+                          "subscription did not start. Nothing was charged.")
+    if sub is not None and sub.status is SubscriptionStatus.INCOMPLETE:
+        return ReturnNews(checkout, "confirming", "Your payment is being confirmed; Premium "
+                          "starts as soon as it is.")
+    if sub is not None and sub.live:
+        return ReturnNews(checkout, "active", _welcome(sub))
+    closes = checkout.expires_at
+    if checkout.status is CheckoutStatus.EXPIRED or (
+            checkout.status is CheckoutStatus.PENDING and closes and closes <= utcnow()):
+        return ReturnNews(checkout, "expired", "The payment page closed before a payment was "
+                          "made. Nothing was charged.")
+    until = closes.isoformat() if closes and checkout.status is CheckoutStatus.PENDING \
+        else None
+    return ReturnNews(checkout, "waiting",
+                      "We are waiting for Stripe to confirm your subscription.", until)
+
+
+def _return_part(name: str, news: ReturnNews) -> str:
+    part: Callable[[ReturnNews], str] = get_template_attribute("subscriptions/_return.html",
+                                                               name)
+    return str(part(news))
 
 
 def _welcome(sub: Subscription) -> str:

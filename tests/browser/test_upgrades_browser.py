@@ -57,7 +57,7 @@ def watch_requests(page) -> list[str]:
 def assert_no_reload_and_quiet_after(page, asked: list[str]) -> None:
     """The page was updated in place, and stops asking once the state is final."""
     assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
-    assert all(url.endswith("?format=json") for url in asked), asked
+    assert all(url.endswith("format=json") for url in asked), asked
     seen = len(asked)
     page.wait_for_timeout(7_000)  # longer than the first few pauses between checks
     assert asked[seen:] == [], f"still asking after a final state: {asked[seen:]}"
