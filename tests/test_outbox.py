@@ -201,6 +201,23 @@ def test_a_running_job_is_claimed_again_only_once_its_lease_ran_out(app):
     assert the_job(app).status is JobStatus.DONE
 
 
+def test_a_job_whose_worker_dies_every_time_fails_after_the_limit(app):
+    """A job that kills its process would otherwise be taken again at every lease's end."""
+    queue(app, "test-outbox-echo", "echo:fatal", {"n": 1})
+    limit = app.config["WORKER_MAX_ATTEMPTS"]
+    with app.app_context():
+        for _ in range(limit):
+            job_id = claim("doomed-worker")
+            assert job_id is not None
+            db.session.execute(sa.update(Job).where(Job.id == job_id)
+                               .values(locked_until=utcnow() - timedelta(seconds=1)))
+            db.session.commit()
+        assert claim("next-worker") is None
+    row = the_job(app)
+    assert (row.status, row.attempts) == (JobStatus.FAILED, limit)
+    assert row.last_error == f"the worker stopped during each of its {limit} attempts"
+
+
 # --- e-mail ----------------------------------------------------------------------------
 
 CREDIT = {"days": 45, "reason": "referral_given", "friend": "alice",

@@ -91,7 +91,7 @@ def test_status_counts_jobs_and_shows_running_and_failed_ones(app, runner, board
 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "pending: 2  running: 2  done: 1  failed: 1  (due now: 1)"
+    assert lines[0] == "pending: 2  running: 2  done: 1  failed: 1  (due now: 2)"
     assert f"  #{board['running']} email:running: running on host-a:41, attempt 1" in lines
     assert f"  #{board['stale']} email:stale: lease ran out on host-b:7, attempt 2" in lines
     assert "Failed (retry with `flask worker retry ID…`):" in lines
@@ -106,7 +106,7 @@ def test_status_json(app, runner, board):
     assert result.exit_code == 0, result.output
     status = json.loads(result.output)
     assert status["counts"] == {"pending": 2, "running": 2, "done": 1, "failed": 1}
-    assert status["due_now"] == 1
+    assert status["due_now"] == 2  # the pending one, and the one whose lease ran out
     assert [(r["id"], r["locked_by"], r["attempts"]) for r in status["running"]] == [
         (board["running"], "host-a:41", 1), (board["stale"], "host-b:7", 2)]
     [failed] = status["failed"]

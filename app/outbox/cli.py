@@ -14,7 +14,7 @@ from app.auth.models import utcnow
 from app.commands import OperatorGroup
 from app.extensions import db
 from app.outbox.models import Job, JobStatus
-from app.outbox.worker import work, worker_name
+from app.outbox.worker import due_condition, work, worker_name
 
 
 # An OperatorGroup (an AppGroup) like `users` and `billing`: its subcommands get the app
@@ -57,8 +57,7 @@ def status(as_json: bool, limit: int) -> None:
             sa.select(Job.status, sa.func.count()).group_by(Job.status)):
         counts[value.value] = count
     now = utcnow()
-    due = db.session.scalar(sa.select(sa.func.count()).where(
-        Job.status == JobStatus.PENDING, Job.run_after <= now)) or 0
+    due = db.session.scalar(sa.select(sa.func.count()).where(due_condition(now))) or 0
     failed = db.session.scalars(sa.select(Job).where(Job.status == JobStatus.FAILED)
                                 .order_by(Job.id.desc()).limit(limit)).all()
     running = db.session.scalars(sa.select(Job).where(Job.status == JobStatus.RUNNING)

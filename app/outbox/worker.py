@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 
 from app.auth.models import utcnow
 from app.extensions import db
@@ -31,7 +32,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _due(now: datetime) -> sa.ColumnElement[bool]:
+def due_condition(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(sa.and_(Job.status == J.PENDING, Job.run_after <= now),
                   sa.and_(Job.status == J.RUNNING, Job.locked_until < now))
 
@@ -39,16 +40,28 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
 def claim(worker: str) -> int | None:
     """Take the next due job (or one whose worker's lease ran out); commits the claim."""
     now = utcnow()
-    pick = sa.select(Job.id).where(_due(now)).order_by(Job.run_after, Job.id).limit(1)
+    pick = sa.select(Job.id, Job.status, Job.attempts).where(due_condition(now)) \
+        .order_by(Job.run_after, Job.id).limit(1)
     if db.session.get_bind().dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
-    job_id = db.session.scalar(pick)
-    if job_id is None:
+    found = db.session.execute(pick).first()
+    if found is None:
         db.session.rollback()
+        return None
+    job_id, status, attempts = found
+    if status is J.RUNNING and attempts >= current_app.config["WORKER_MAX_ATTEMPTS"]:
+        # Its worker died during every attempt (a job that kills its process, say):
+        # running it again would only do so again.
+        reason = f"the worker stopped during each of its {attempts} attempts"
+        db.session.execute(sa.update(Job).where(Job.id == job_id, due_condition(now)).values(
+            status=J.FAILED, finished_at=now, locked_until=None, locked_by=None,
+            last_error=reason))
+        db.session.commit()
+        log.error("job %s failed for good: %s", job_id, reason)
         return None
     lease = timedelta(seconds=current_app.config["WORKER_LEASE_SECONDS"])
     taken = db.session.execute(
-        sa.update(Job).where(Job.id == job_id, _due(now))
+        sa.update(Job).where(Job.id == job_id, due_condition(now))
         .values(status=J.RUNNING, locked_by=worker, locked_until=now + lease,
                 attempts=Job.attempts + 1))
     db.session.commit()
@@ -120,13 +133,23 @@ def work(*, worker: str | None = None, once: bool = False,
     poll = current_app.config["WORKER_POLL_SECONDS"]
     ran = 0
     while not stop.is_set():
-        job_id = claim(worker)
+        try:
+            job_id = claim(worker)
+            if job_id is not None:
+                run_one(job_id, worker)
+                ran += 1
+        except DBAPIError:
+            # The database went away (a restart, a failover): the claim or the outcome
+            # was not recorded, and the lease brings the job back. Wait and go on.
+            log.warning("worker %s: database unavailable; retrying", worker, exc_info=True)
+            db.session.rollback()
+            job_id = None
+            if once:
+                raise
+        finally:
+            db.session.remove()  # a fresh session per job: nothing cached between them
         if job_id is None:
             if once:
                 break
             stop.wait(poll)
-            continue
-        run_one(job_id, worker)
-        db.session.remove()  # a fresh session per job: nothing cached between them
-        ran += 1
     return ran
