@@ -264,8 +264,8 @@ def test_other_refusals_are_the_usual_billing_error(app):
     ({"tax_type": ""}, "tax_type", "Choose the kind of tax ID, or leave the number empty."),
     ({"tax_type": "xx_vat"}, "tax_type", "Choose a kind of tax ID from the list."),
     ({"country": "ZZ"}, "country", "Choose a country from the list."),
-    ({"name": "A" * 151}, "name", "Field cannot be longer than 150 characters."),
-    ({"postal_code": "1" * 21}, "postal_code", "Field cannot be longer than 20 characters."),
+    ({"name": "A" * 151}, "name", "Use at most 150 characters."),
+    ({"postal_code": "1" * 21}, "postal_code", "Use at most 20 characters."),
     ({"line1": "1 High\nStreet"}, "line1", "Remove the control character"),
 ])
 def test_the_form_checks_before_stripe_is_asked(app, client, alice, fields, field, message):

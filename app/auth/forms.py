@@ -6,7 +6,7 @@ from wtforms import BooleanField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from app.auth.models import find_by_email, find_by_username
-from app.forms import Form
+from app.forms import Form, strip, username_as_typed
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,32}$")
 
@@ -33,39 +33,52 @@ def new_password_fields(label: str = "Password") -> tuple[PasswordField, Passwor
 
 
 class SignupForm(Form):
-    email = StringField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = StringField("Email", filters=[strip], validators=[
+        DataRequired("Enter your email address."),
+        Email("Enter an email address, like name@example.com."),
+        Length(max=254, message="An email address has at most 254 characters."),
+    ])
+    # check_username also bounds the length: one sentence, not two saying the same thing.
     username = StringField(
-        "Username", validators=[DataRequired(), Length(min=3, max=32)],
+        "Username", filters=[username_as_typed],
+        validators=[DataRequired("Choose a username.")],
         description="Letters, digits and underscores. Friends use it to send you gifts.",
     )
     password, password2 = new_password_fields()
     submit = SubmitField("Create account")
+
+    # Set when the email belongs to an account: the page then links to log-in and reset.
+    email_taken = False
 
     def validate_username(self, field: StringField) -> None:
         problem = check_username(field.data or "")
         if problem:
             raise ValidationError(problem)
         if find_by_username(field.data):
-            raise ValidationError("That username is taken.")
+            raise ValidationError("That username is taken. Choose another.")
 
     def validate_email(self, field: StringField) -> None:
         if find_by_email(field.data):
-            raise ValidationError("An account with this email already exists. Log in instead?")
+            self.email_taken = True
+            raise ValidationError("An account with this email already exists.")
 
 
 class LoginForm(Form):
-    login = StringField("Email or username", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
+    # "@alice" finds alice: the site writes usernames that way, so people type them so.
+    login = StringField("Email or username", filters=[username_as_typed], validators=[
+        DataRequired("Enter your email address or username."),
+        Length(max=254, message="No email address or username is that long."),
+    ])
+    password = PasswordField("Password", validators=[
+        DataRequired("Enter your password."),
+        Length(max=128, message="A password has at most 128 characters."),
+    ])
     remember = BooleanField("Keep me logged in")
     submit = SubmitField("Log in")
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
-
-
 class ForgotPasswordForm(Form):
-    email = StringField("Email", filters=[_strip], validators=[
+    email = StringField("Email", filters=[strip], validators=[
         DataRequired("Enter the email address of your account."),
         Email("Enter an email address, like name@example.com."),
         Length(max=254, message="An email address has at most 254 characters."),

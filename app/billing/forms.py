@@ -9,7 +9,7 @@ from wtforms import Field, SelectField, StringField
 from wtforms.validators import AnyOf, Length, ValidationError
 
 from app.billing.details import STRIPE_TAX_ID_TYPES, TAX_ID_TYPES, BillingDetails
-from app.forms import Form
+from app.forms import Form, strip
 
 # Two-letter codes in CLDR's English territory names that are not countries of ISO 3166-1:
 # exceptionally reserved (Ascension, Clipperton, Sark, Diego Garcia, Ceuta and Melilla,
@@ -34,25 +34,26 @@ def countries() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found, key=lambda pair: _sort_key(pair[1])))
 
 
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+def at_most(characters: int) -> Length:
+    """Stripe's length limit for a field, said in our words."""
+    return Length(max=characters, message=f"Use at most {characters} characters.")
 
 
 class BillingDetailsForm(Form):
     """Name, address and tax ID, as they go on the user's invoices (saved at Stripe)."""
 
-    name = StringField("Name", filters=[_strip], validators=[Length(max=150)],
+    name = StringField("Name", filters=[strip], validators=[at_most(150)],
                        description="Yours or your business's, as it should appear on "
                                    "invoices.")
-    line1 = StringField("Address line 1", filters=[_strip], validators=[Length(max=200)])
-    line2 = StringField("Address line 2", filters=[_strip], validators=[Length(max=200)])
-    city = StringField("Town or city", filters=[_strip], validators=[Length(max=100)])
-    postal_code = StringField("Postal code", filters=[_strip], validators=[Length(max=20)])
+    line1 = StringField("Address line 1", filters=[strip], validators=[at_most(200)])
+    line2 = StringField("Address line 2", filters=[strip], validators=[at_most(200)])
+    city = StringField("Town or city", filters=[strip], validators=[at_most(100)])
+    postal_code = StringField("Postal code", filters=[strip], validators=[at_most(20)])
     country = SelectField("Country", validate_choice=False, validators=[AnyOf(
         ["", *(code for code, _ in countries())], message="Choose a country from the list.")])
     tax_type = SelectField("Tax ID", validate_choice=False, validators=[AnyOf(
         ["", *STRIPE_TAX_ID_TYPES], message="Choose a kind of tax ID from the list.")])
-    tax_value = StringField("Tax ID number", filters=[_strip], validators=[Length(max=64)])
+    tax_value = StringField("Tax ID number", filters=[strip], validators=[at_most(64)])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -22,9 +22,16 @@ class ActionForm(Form):
     """A settings button that changes something (cancel, resume, portal): CSRF only."""
 
 
+# The switch form's fields are hidden: only an old or altered page gets them wrong.
+PREVIEW_OUT_OF_DATE = "That preview is out of date. Look at the switch again."
+
+
 class SwitchForm(Form):
     """Confirm a switch at the price the preview showed (`proration_date` is its moment)."""
 
     to_interval = HiddenField(validators=[
-        DataRequired(), AnyOf(list(INTERVALS), message="Choose monthly or annual billing.")])
-    proration_date = IntegerField(validators=[DataRequired(), NumberRange(min=1, max=2**40)])
+        DataRequired(message="Choose monthly or annual billing."),
+        AnyOf(list(INTERVALS), message="Choose monthly or annual billing.")])
+    proration_date = IntegerField(invalid_value_message=PREVIEW_OUT_OF_DATE, validators=[
+        DataRequired(message=PREVIEW_OUT_OF_DATE),
+        NumberRange(min=1, max=2**40, message=PREVIEW_OUT_OF_DATE)])

@@ -3,8 +3,10 @@
 from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
-from app.forms import Form
+from app.forms import Form, username_as_typed
 from app.upgrades.models import UpgradeType
+
+NAME_TOO_LONG = "No one has a username that long: usernames have at most 32 characters."
 
 
 class RecipientForm(Form):
@@ -13,14 +15,18 @@ class RecipientForm(Form):
     class Meta:
         csrf = False
 
-    user = StringField("Gift to (username)", validators=[Optional(), Length(max=32)],
-                       description="Leave empty to upgrade your own account.")
+    # "@bob" and " bob " are bob: the site writes usernames with an "@".
+    user = StringField("Gift to (username)", filters=[username_as_typed],
+                       validators=[Optional(), Length(max=32, message=NAME_TOO_LONG)],
+                       description="Their username, with or without the @. Leave empty to "
+                                   "upgrade your own account.")
 
 
 class UpgradeForm(Form):
     """Buy one upgrade; the button pressed supplies `upgrade`."""
 
-    recipient = HiddenField(validators=[Optional(), Length(max=32)])
+    recipient = HiddenField(filters=[username_as_typed],
+                            validators=[Optional(), Length(max=32, message=NAME_TOO_LONG)])
     upgrade = StringField("Upgrade", validators=[
         DataRequired(message="Choose an upgrade."),
         AnyOf([t.value for t in UpgradeType], message="Choose one of the upgrades shown."),
