@@ -57,7 +57,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered before Alembic looks)
+    from app.sessions import SessionInterface
 
+    app.session_interface = SessionInterface()  # another site's form post keeps it intact
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"))
     login_manager.init_app(app)

@@ -363,4 +363,5 @@ def test_stripe_not_answering_a_save_says_so_and_keeps_what_was_typed(client, un
     page = text(response)
     assert ("Our payment provider did not answer, so your billing details may not have been "
             "saved. Please try again in a moment.") in page
+    assert 'If it keeps happening, write to <a href="mailto:support@lumen.example">' in page
     assert 'value="Ada Lovelace"' in page and "Traceback" not in page

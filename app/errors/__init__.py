@@ -1,5 +1,7 @@
 """Error pages in the site's own layout, for every status a user can meet."""
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -35,19 +37,55 @@ def wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-def render_error(status: int, message: str | None = None) -> ErrorPage:
-    title, default = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+def render_error(status: int, message: str | None = None, *, title: str | None = None,
+                 back: str | None = None) -> ErrorPage:
+    """The error page; `back`, a path on this site, is offered as the way to try again."""
+    default_title, default = MESSAGES.get(
+        status, MESSAGES[500] if status >= 500 else MESSAGES[400])
     text = message or default
     if wants_json():
         return jsonify(error=text), status
-    return render_template("errors/error.html", status=status, title=title, message=text), status
+    return render_template("errors/error.html", status=status, title=title or default_title,
+                           message=text, back=back), status
+
+
+# A form refused for its CSRF token: sent by another site (the browser kept our cookies from
+# it, so the page cannot know who is logged in), or opened before the session it belongs to
+# ended (logged out elsewhere, cookies cleared, the browser restarted).
+CSRF_TITLE = "Nothing was done"
+CSRF_CROSS_SITE = ("Another website sent this form to Lumen, so we did nothing with it. If you "
+                   "were logged in, you still are. If you meant to do this, do it from Lumen's "
+                   "own page.")
+CSRF_OUT_OF_DATE = ("This form was out of date, so we did nothing with it. Open the page "
+                    "again and send the form once more.")
+
+
+def posted_from_elsewhere() -> bool:
+    """Whether the browser says another site (or origin) sent this request."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site:
+        return fetch_site not in ("same-origin", "none")
+    sender = request.headers.get("Origin") or request.referrer
+    return bool(sender) and urlsplit(sender).netloc != request.host
+
+
+def local_referrer() -> str | None:
+    """The page of this site the request came from (path and query), if there is one."""
+    parts = urlsplit(request.referrer or "")
+    path = parts.path
+    if parts.netloc != request.host or not path.startswith("/") or path.startswith("//") \
+            or "\\" in path:
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ErrorPage:
-        return render_error(400, "The form expired or was sent from elsewhere. "
-                                 "Please reload the page and try again.")
+        # The session is left as it came (see app/sessions.py for a post that had none).
+        if posted_from_elsewhere():
+            return render_error(400, CSRF_CROSS_SITE, title=CSRF_TITLE)
+        return render_error(400, CSRF_OUT_OF_DATE, title=CSRF_TITLE, back=local_referrer())
 
     @app.errorhandler(BillingError)
     def billing_error(error: BillingError) -> ErrorPage:
