@@ -169,7 +169,7 @@ def test_settings_without_a_subscription(client, make_user, login):
     login(make_user("member"))
     page = client.get("/settings").get_data(as_text=True)
     assert "You are on the free plan." in page and "Past subscriptions" not in page
-    assert 'href="/settings">Settings</a>' in page  # in the header
+    assert 'href="/settings" aria-current="page">Settings</a>' in page  # in the header, marked
     login_gold = make_user("goldie", level=Level.GOLD)
     client.post("/logout", data={"csrf_token": csrf_token(client)})
     login(login_gold)
