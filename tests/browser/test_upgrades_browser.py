@@ -155,6 +155,9 @@ def test_pending_receipt_announces_the_payment_without_a_reload(app, site, page,
     expect(status).to_have_attribute("aria-live", "polite")
     expect(page.get_by_role("link", name="Continue to payment")).to_have_count(0)
     expect(page.get_by_text("£20.00")).to_be_visible()
+    # Webhooks alone: the card came with charge.succeeded, the receipt link too.
+    expect(page.get_by_text("Visa ending 4242")).to_be_visible()
+    expect(page.get_by_role("link", name="Stripe receipt")).to_be_visible()
     expect(page.get_by_role("button", name="Print")).to_be_visible()
     assert asked, "the page never asked for news"
     assert_no_reload_and_quiet_after(page, asked)
