@@ -62,6 +62,7 @@ def test_the_account_menu_by_keyboard(live_server, page, make_user):
     make_user("alice")
     page.set_viewport_size(PHONE)
     log_in(page, live_server.url, "alice")
+    page.wait_for_load_state("load")  # app.js (deferred) is running before any key is pressed
     summary = page.locator(".account-menu summary")
     summary.focus()
     page.keyboard.press("Enter")
@@ -83,6 +84,7 @@ def test_the_account_menu_by_keyboard(live_server, page, make_user):
     expect(page.get_by_role("menuitem", name="Billing & cards")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page).to_have_url(live_server.url + "/settings/billing")
+    page.wait_for_load_state("load")
     # Tabbing out of an open menu closes it, so it does not linger over the page.
     summary.focus()
     page.keyboard.press("Enter")
