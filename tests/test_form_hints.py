@@ -97,7 +97,10 @@ def test_an_unknown_recipient_is_still_a_clear_sentence(client, make_user, login
     login(make_user("alice"))
     html = client.get("/user_upgrades/new", query_string={"user": typed}).get_data(
         as_text=True)
-    assert f"There is no user called “{named}”. Check the username and try again." in html
+    assert f'<p class="error" id="user-error">There is no user called “{named}”. Check the ' \
+           "username and try again.</p>" in html
+    # Below the form's row (the button stays level with the box), still tied to the box.
+    assert 'aria-describedby="user-help user-error" aria-invalid="true"' in html
 
 
 class TestBuyingAGiftForAtBob:

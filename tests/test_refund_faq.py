@@ -51,6 +51,7 @@ def test_pricing_answers_refunds_for_premium_and_upgrades(client):
     assert "Premium runs to the end of the month you paid for" in answers
     assert "Charged by mistake?" in answers
     assert 'href="mailto:support@lumen.example?subject=Payment%20question"' in answers
+    assert '<a href="/terms">our terms</a>' in answers
 
 
 class TestAnotherSupportAddress:

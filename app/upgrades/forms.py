@@ -18,8 +18,8 @@ class RecipientForm(Form):
     # "@bob" and " bob " are bob: the site writes usernames with an "@".
     user = StringField("Gift to (username)", filters=[username_as_typed],
                        validators=[Optional(), Length(max=32, message=NAME_TOO_LONG)],
-                       description="Their username, with or without the @. Leave empty to "
-                                   "upgrade your own account.")
+                       description="With or without the @. Leave empty to upgrade your own "
+                                   "account.")
 
 
 class UpgradeForm(Form):
