@@ -5,22 +5,21 @@ from dataclasses import dataclass
 from app.auth.models import Level
 from app.catalog import Offer, offer
 
+# Only what the app really gives: a level's badge and, from Gold, Premium for good.
 PERKS: dict[Level, tuple[str, ...]] = {
     Level.MEMBER: (
-        "Post and comment",
-        "Standard upload size",
+        "A free account",
+        "Premium by subscription or referral credit",
     ),
     Level.GOLD: (
-        "Everything in Member",
         "Premium access, for good",
-        "Gold badge on your profile",
-        "Larger uploads",
+        "A Gold badge beside your name",
+        "One payment, nothing to renew",
     ),
     Level.PLATINUM: (
-        "Everything in Gold",
-        "Platinum badge on your profile",
-        "Largest uploads",
-        "Early access to new features",
+        "Premium access, for good",
+        "A Platinum badge beside your name",
+        "One payment, nothing to renew",
     ),
 }
 
