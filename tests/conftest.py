@@ -3,6 +3,7 @@
 import os
 import re
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -77,15 +78,33 @@ def app(database_url, _migrated, app_config):
     yield app
     with app.app_context():
         db.session.remove()
-        with db.engine.begin() as conn:
-            tables = [t for t in reversed(db.metadata.sorted_tables)]
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
+        empty_every_table()
         db.engine.dispose()
+
+
+def empty_every_table(attempts: int = 5) -> None:
+    """Leave the database empty for the next test. On PostgreSQL a request still in flight
+    when a test ends (a live server's thread answering a browser's last fetch) can hold a
+    lock the TRUNCATE needs and deadlock with it: end such stragglers, and try again."""
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    for attempt in range(attempts):
+        try:
+            with db.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+                    names = ", ".join(f'"{t.name}"' for t in tables)
+                    conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                else:
+                    for table in tables:
+                        conn.execute(table.delete())
+            return
+        except sa.exc.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            db.engine.dispose()
+            time.sleep(0.2)
 
 
 @pytest.fixture
