@@ -65,12 +65,6 @@ def _row(stripe_id: str) -> Subscription | None:
                              .where(Subscription.stripe_subscription_id == stripe_id))
 
 
-def _apply_fetched(subscription_id: str) -> None:
-    from app.subscriptions.service import refresh
-
-    refresh(subscription_id)
-
-
 @job(RETRY)
 def retry_with_other_cards(payload: dict[str, Any]) -> str:
     invoice_id, subscription_id = payload["invoice"], payload["subscription"]
@@ -94,7 +88,9 @@ def retry_with_other_cards(payload: dict[str, Any]) -> str:
         log.info("invoice %s paid with the user's card %s; it is now the default",
                  invoice_id, pm)
         cards.make_default(user, card)
-        _apply_fetched(subscription_id)
+        from app.subscriptions.service import refresh  # (service imports this module)
+
+        refresh(subscription_id)  # active now, whenever its webhook comes
         return f"paid with {pm} after {len(tried)} decline(s)"
     return f"every other card declined ({', '.join(tried) or 'none saved'})"
 

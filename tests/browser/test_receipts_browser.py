@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.layout import layout_problems
-from tests.conftest import PASSWORD
+from tests.browser.test_layout_browser import log_in
 from tests.test_upgrades_receipts import STATES, set_state
 from tests.upgrade_helpers import make_upgrade
 
@@ -24,14 +24,6 @@ LONG_NAME = "Bartholomew_Featherstonehaugh_II"
 @pytest.fixture
 def app_config(billing_config):
     return billing_config  # Try again is offered; Stripe is never asked
-
-
-def log_in(page, url: str, username: str) -> None:
-    page.goto(url + "/login")
-    page.get_by_label("Email or username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_text("You are logged in.")).to_be_visible()
 
 
 def shot(page, name: str) -> None:

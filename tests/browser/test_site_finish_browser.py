@@ -6,21 +6,13 @@ import pytest
 from playwright.sync_api import expect
 
 from app.auth.models import Level
-from tests.conftest import PASSWORD
+from tests.browser.test_layout_browser import log_in
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 LONG_NAME = "Bartholomew_Featherstonehaugh_II"  # the longest a username can be
-
-
-def log_in(page, url: str, username: str) -> None:
-    page.goto(url + "/login")
-    page.get_by_label("Email or username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_text("You are logged in.")).to_be_visible()
 
 
 def overlap(a: dict, b: dict) -> bool:
