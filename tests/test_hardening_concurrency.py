@@ -93,7 +93,7 @@ def slow_steps(monkeypatch):
     insert, and between the insert and the Checkout Session being stored."""
     import time
 
-    from app.services import upgrade_purchase
+    from app.upgrades import purchase as upgrade_purchase
 
     def slowed(function):
         def slow(*args, **kwargs):

@@ -14,9 +14,9 @@ from app.extensions import db
 from app.money import format_money
 from app.referrals.cli import summary_for as referral_summary
 from app.referrals.cli import summary_lines as referral_lines
-from app.services.upgrades import summaries_for as upgrade_summaries
 from app.subscriptions.cli import summary_for as subscription_summary
 from app.text import control_character
+from app.upgrades.service import summaries_for as upgrade_summaries
 
 users = OperatorGroup("users", help="Create and inspect user accounts.")
 

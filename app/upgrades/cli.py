@@ -7,7 +7,7 @@ from app.billing.cli import billing, needs_stripe
 from app.extensions import db
 from app.ids import DB_ID
 from app.money import format_money
-from app.services import upgrades as service
+from app.upgrades import service
 from app.upgrades.models import UpgradeStatus, UserUpgrade
 
 

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from app.referrals.credit import converted_by, reverse_conversion
-from app.services import upgrades
+from app.upgrades import service as upgrades
 from app.upgrades.views import ChargeView, CheckoutSessionView, DisputeView
 from app.webhooks.registry import Event, handles
 

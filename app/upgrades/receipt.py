@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.auth.models import User, utcnow
-from app.services import upgrade_purchase as purchase
+from app.upgrades import purchase
 from app.upgrades.models import UpgradeStatus, UpgradeType, UserUpgrade
 
 S = UpgradeStatus

@@ -17,9 +17,7 @@ from app.billing import gateway
 from app.billing.errors import BillingDisabled, BillingError, StripeUnavailable
 from app.catalog.levels import PERKS
 from app.extensions import db, limiter
-from app.services import upgrade_purchase as purchase
-from app.services import upgrades as service
-from app.upgrades import bp
+from app.upgrades import bp, purchase, service
 from app.upgrades.forms import RecipientForm, UpgradeForm
 from app.upgrades.models import UpgradeStatus, UpgradeType, UserUpgrade
 from app.upgrades.receipt import receipt_for

@@ -19,8 +19,8 @@ from app.billing.objects import MalformedObject, as_datetime, parse
 from app.extensions import db
 from app.money import format_money
 from app.referrals.credit import convert_referral
-from app.services.upgrade_purchase import KIND
 from app.upgrades.models import UpgradeStatus, UserUpgrade
+from app.upgrades.purchase import KIND
 from app.upgrades.views import (
     ChargeSummary,
     ChargeView,
