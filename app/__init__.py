@@ -119,9 +119,9 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
-    from app.access import access_for
     from app.catalog import Offer
     from app.money import format_money
+    from app.timeline import timeline_for
 
     @app.template_filter("money")
     def money_filter(offer_or_amount: Offer | int, currency: str | None = None) -> str:
@@ -137,7 +137,7 @@ def register_template_helpers(app: Flask) -> None:
     def inject_globals() -> dict[str, object]:
         return {
             "billing_enabled": app.config["BILLING_ENABLED"],
-            "current_access": access_for(current_user),
+            "current_access": timeline_for(current_user),
         }
 
 

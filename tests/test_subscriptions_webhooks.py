@@ -6,7 +6,7 @@ import time
 import pytest
 import stripe
 
-from app.access import access_for
+from app.timeline import timeline_for
 from app.auth.models import User
 from app.billing import gateway
 from app.extensions import db
@@ -117,7 +117,7 @@ def test_access_follows_the_subscription(app, send, alice):
 
     def access():
         with app.app_context():
-            return access_for(db.session.get(User, user.id))
+            return timeline_for(db.session.get(User, user.id))
 
     send(event("customer.subscription.created",
                subscription(sub_id, customer, status="trialing", trial_days=14, start=t),

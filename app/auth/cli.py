@@ -4,7 +4,6 @@ import json
 
 import click
 
-from app.access import access_for
 from app.auth.forms import check_username
 from app.auth.models import Level, User, find_by_email, find_by_username
 from app.billing.cards import cards_for
@@ -16,6 +15,7 @@ from app.referrals.cli import summary_for as referral_summary
 from app.referrals.cli import summary_lines as referral_lines
 from app.subscriptions.cli import summary_for as subscription_summary
 from app.text import control_character
+from app.timeline import timeline_for
 from app.upgrades.service import summaries_for as upgrade_summaries
 
 users = OperatorGroup("users", help="Create and inspect user accounts.")
@@ -39,7 +39,7 @@ def user_summary(user: User) -> dict:
         "admin": user.is_admin,
         "created_at": user.created_at.isoformat(),
         "level": user.level.value,
-        "access": access_for(user).as_dict(),
+        "access": timeline_for(user).as_dict(),
         "upgrades": upgrade_summaries(user),
         **subscription_summary(user),
         **referral_summary(user),

@@ -4,9 +4,9 @@ from flask import current_app, render_template
 from flask_login import current_user
 
 from app import catalog
-from app.access import access_for
 from app.main import bp
 from app.subscriptions.checkout import TRIAL_DAYS
+from app.timeline import timeline_for
 
 
 @bp.get("/")
@@ -18,7 +18,7 @@ def index() -> str:
 @bp.get("/premium")
 def premium() -> tuple[str, int]:
     """A small gated page: shows the access check working, and why."""
-    access = access_for(current_user)
+    access = timeline_for(current_user)
     status = 200 if access.premium else 403
     return render_template("main/premium.html", access=access), status
 

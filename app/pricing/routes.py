@@ -4,12 +4,12 @@ from flask import render_template, request
 from flask_login import current_user
 
 from app import catalog
-from app.access import access_for
 from app.catalog.levels import comparison
 from app.pricing import bp
 from app.subscriptions.checkout import TRIAL_DAYS, first_charge_with_credit
 from app.subscriptions.forms import SubscribeForm
 from app.subscriptions.service import current_for
+from app.timeline import timeline_for
 
 INTERVALS = ("monthly", "annual")
 
@@ -26,7 +26,7 @@ def render_pricing(interval: str, form: SubscribeForm | None = None, status: int
         annual=catalog.offer("premium_annual"),
         gold_to_platinum=catalog.offer("gold_to_platinum"),
         columns=comparison(),
-        access=access_for(current_user),
+        access=timeline_for(current_user),
         subscription=current_for(current_user.id) if authenticated else None,
         form=form or SubscribeForm(interval=interval),
         trial_days=TRIAL_DAYS,

@@ -2,7 +2,11 @@
 
 `grant_credit` extends the window from max(now, credit_until), so grants stack, and, for a
 subscriber, moves their next charge at Stripe later by the same days: no one pays for a
-day they hold as credit (app/subscriptions/changes.py `defer_next_payment`).
+day they hold as credit. Moving the charge is the subscriptions feature's business: it
+registers the mover here (`on_credit`), so this lower floor never imports it. The mover
+reads the subscription from Stripe, names each change by a token it leaves in the
+subscription's metadata (a retried transaction finds its change already made and does not
+make it twice), and the ledger row records where the charge went.
 
 `convert_referral` runs in the transaction of the referred user's first real payment (a
 subscription invoice paid with an amount above zero, or an upgrade they bought): it stamps
@@ -12,8 +16,11 @@ A full refund of the converting payment (`reverse_conversion`) takes both grants
 ledger rows, never below now, and a later payment converts the referral again.
 """
 
+import hashlib
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -25,6 +32,31 @@ from app.referrals.models import CreditEntry, CreditReason, Referral
 from app.referrals.service import REFERRAL_DAYS
 
 log = logging.getLogger("app.referrals")
+
+
+@dataclass(frozen=True)
+class ChargeMoved:
+    """What moving a subscriber's next charge did at Stripe."""
+
+    stripe_subscription_id: str
+    to: datetime
+
+
+# (user, days, token) -> the move made, or None when no subscription's charge was moved.
+ChargeMover = Callable[[User, int, str], ChargeMoved | None]
+_movers: list[ChargeMover] = []
+
+
+def on_credit(mover: ChargeMover) -> ChargeMover:
+    """Register what moves a subscriber's next charge when their credit changes."""
+    if mover not in _movers:
+        _movers.append(mover)
+    return mover
+
+
+def token_for(name: str) -> str:
+    """A short, stable name for one credit change (kept in Stripe metadata)."""
+    return hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
 def grant_credit(user: User, days: int, reason: CreditReason, *,
@@ -40,14 +72,15 @@ def grant_credit(user: User, days: int, reason: CreditReason, *,
     before = user.credit_until
     after = max(now, before or now) + timedelta(days=days)
     conversion = referral.conversions if referral is not None else None
-    key = (f"credit-referral-{referral.id}-{conversion}-{user.id}-{reason.value}"
-           if referral is not None else f"credit-grant-{uuid.uuid4()}")
-    subscribed = _defer_subscription(user, days, key)
+    name = (f"credit-referral-{referral.id}-{conversion}-{user.id}-{reason.value}"
+            if referral is not None else f"credit-grant-{uuid.uuid4()}")
+    moved = _move_charge(user, days, name)
+    subscribed = moved is not None
     user.credit_until = after
     entry = CreditEntry(user_id=user.id, days=days, reason=reason, note=note, before=before,
                         after=after, created_at=now,
                         referral_id=referral.id if referral is not None else None,
-                        conversion=conversion)
+                        conversion=conversion, **_moved_columns(moved))
     db.session.add(entry)
     db.session.flush()
     log.info("user %s: +%s days of credit (%s), now until %s", user.id, days, reason.value,
@@ -133,12 +166,14 @@ def _take_back(user: User, grant: CreditEntry, referral: Referral, now: datetime
         return
     after = max(now, before - timedelta(days=grant.days))
     removed = round((before - after) / timedelta(days=1))  # never more than were granted
-    _defer_subscription(user, -removed, f"credit-reversal-{referral.id}-"
-                                        f"{referral.conversions}-{user.id}-{grant.reason.value}")
+    moved = _move_charge(user, -removed, f"credit-reversal-{referral.id}-"
+                                         f"{referral.conversions}-{user.id}-"
+                                         f"{grant.reason.value}")
     user.credit_until = after
     db.session.add(CreditEntry(user_id=user.id, days=-removed, reason=CreditReason.REVERSAL,
                                referral_id=referral.id, conversion=referral.conversions,
-                               before=before, after=after, created_at=now))
+                               before=before, after=after, created_at=now,
+                               **_moved_columns(moved)))
     db.session.flush()
 
 
@@ -153,15 +188,19 @@ def _locked_referral(condition: sa.ColumnElement[bool], lock: int | None = None)
                              .execution_options(populate_existing=True))
 
 
-def _defer_subscription(user: User, days: int, idempotency_key: str) -> bool:
-    """Move the subscriber's next charge at Stripe by `days` (earlier when negative);
-    whether there was a subscription to move."""
+def _move_charge(user: User, days: int, name: str) -> ChargeMoved | None:
+    """Move the subscriber's next charge at Stripe by `days` (earlier when negative)."""
     if days == 0:
-        return False
-    from app.subscriptions.changes import defer_next_payment
-    from app.subscriptions.service import current_for
+        return None
+    for mover in _movers:
+        moved = mover(user, days, token_for(name))
+        if moved is not None:
+            return moved
+    return None
 
-    subscription = current_for(user.id)
-    if subscription is not None:
-        defer_next_payment(subscription, days, idempotency_key)
-    return subscription is not None
+
+def _moved_columns(moved: ChargeMoved | None) -> dict:
+    if moved is None:
+        return {}
+    return {"stripe_subscription_id": moved.stripe_subscription_id,
+            "charge_moved_to": moved.to}

@@ -56,6 +56,10 @@ class CreditEntry(Model):
     before: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     after: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    # The Stripe side of the change, when it moved a subscriber's next charge: which
+    # subscription, and the date the charge moved to (Stripe's `trial_end`).
+    stripe_subscription_id: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    charge_moved_to: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     # A referral grants (and reverses) once per side per conversion, whatever the race.
     __table_args__ = (

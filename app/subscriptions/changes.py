@@ -8,9 +8,12 @@ from datetime import timedelta
 from stripe.params import SubscriptionUpdateParams
 from stripe.params.billing_portal import SessionCreateParamsFlowData
 
-from app.auth.models import utcnow
+from app import timeline
+from app.auth.models import User, utcnow
 from app.billing import gateway
-from app.billing.objects import StripeView, parse
+from app.billing.objects import StripeView, as_datetime, parse
+from app.referrals import credit
+from app.referrals.credit import ChargeMoved
 from app.subscriptions.checkout import plan_for
 from app.subscriptions.models import Subscription
 from app.subscriptions.models import SubscriptionStatus as S
@@ -89,12 +92,20 @@ def switch(sub: Subscription, to_interval: str, proration_date: int) -> Subscrip
     if to_interval != other_interval(sub):
         raise ChangeNotAllowed("That is your current plan already.")
     plan = plan_for(to_interval)
+    found = _from_stripe(sub.stripe_subscription_id)
+    if found is None or found[1].status not in (S.TRIALING, S.ACTIVE):
+        raise ChangeNotAllowed("Plans can be switched on an active or trialing subscription.")
+    view, row = found
+    if other_interval(row) != to_interval:
+        raise ChangeNotAllowed("That is your current plan already.")
     params: SubscriptionUpdateParams = {
-        "items": [{"id": sub.stripe_item_id, "price": plan.price.stripe_price_id}],
+        "items": [{"id": view.item.id, "price": plan.price.stripe_price_id}],
         "proration_behavior": PRORATION, "proration_date": proration_date}
-    if sub.trial_end is not None and sub.status.value == "trialing":
-        params["trial_end"] = int(sub.trial_end.timestamp())
-    return _apply(gateway.update_subscription(sub.stripe_subscription_id, params))
+    if view.status == S.TRIALING.value and view.trial_end is not None:
+        # A running trial (or credit) keeps its end, as Stripe holds it now.
+        params["trial_end"] = view.trial_end
+    key = f"switch-{view.id}-{plan.price.stripe_price_id}-{proration_date}"
+    return _apply(gateway.update_subscription(view.id, params, idempotency_key=key))
 
 
 def portal_url(customer_id: str, return_url: str, flow: str | None = None) -> str:
@@ -111,22 +122,62 @@ def portal_url(customer_id: str, return_url: str, flow: str | None = None) -> st
 
 
 
-def defer_next_payment(sub: Subscription, days: int, idempotency_key: str) -> None:
-    """Move the subscription's next charge `days` later (earlier when negative): referral
-    credit. Stripe's `trial_end` past the date the charge was due, with no proration; the
-    days are noted in the subscription's metadata (`credit_days`), so pages say "includes
-    N days of referral credit" rather than "free trial". Only a subscription that will
-    charge (trialing or active, renewing) moves."""
+def _from_stripe(stripe_subscription_id: str) -> tuple[SubscriptionView, Subscription] | None:
+    """The subscription as Stripe holds it now, applied to our row first: a change that
+    depends on the current state is computed from this, never from a row an event in
+    flight may be about to update."""
+    fetched = gateway.retrieve_subscription(stripe_subscription_id)
+    if fetched is None:
+        return None
+    view = parse(SubscriptionView, fetched.to_dict(), where=f"subscription {fetched.id}")
+    row = apply_subscription(view, snapshot_at=now_snapshot(), authoritative=True)
+    return (view, row) if row is not None else None
+
+
+# Stripe wants a trial end in the future; an hour keeps a take-back from charging at once.
+SOONEST = timedelta(hours=1)
+# How many applied credit changes a subscription remembers (tokens of 12 characters, within
+# Stripe's 500-character metadata value).
+REMEMBERED = 20
+
+
+@credit.on_credit
+def move_charge_for_credit(user: User, days: int, token: str) -> ChargeMoved | None:
+    """Move the subscriber's next charge `days` later (earlier when negative): referral
+    credit. At Stripe, `trial_end` past the date the charge was due, with no proration;
+    the metadata says how many days are credit (`credit_days`), up to when the
+    subscription had been paid (`paid_until`), and which changes were made
+    (`credit_applied`), so a retried transaction never moves the charge twice. Only a
+    subscription that will charge (trialing or active, renewing) moves. The caller holds
+    the user's lock."""
+    local = timeline.current_subscription(user.id)
+    if local is None:
+        return None
+    found = _from_stripe(local.stripe_subscription_id)
+    if found is None:
+        return None
+    view, row = found
+    if view.status not in (S.TRIALING.value, S.ACTIVE.value) or view.cancel_at_period_end:
+        return None
+    applied = view.metadata.credit_applied
+    if token in applied:  # made already, by an attempt whose transaction rolled back
+        return ChargeMoved(view.id, row.access_until)
     now = utcnow()
-    if sub.status not in (S.TRIALING, S.ACTIVE) or sub.cancel_at_period_end:
-        return
-    on_trial = sub.on_trial(now)
-    due = sub.trial_end if on_trial and sub.trial_end else sub.current_period_end
-    credit = (sub.credit_days if on_trial else 0) + days
-    # Stripe wants a trial end in the future; an hour keeps a take-back from charging at once.
-    new_end = max(due + timedelta(days=days), now + timedelta(hours=1))
+    on_trial = view.status == S.TRIALING.value and view.trial_end is not None \
+        and as_datetime(view.trial_end) > now
+    due = as_datetime(view.trial_end) if on_trial and view.trial_end is not None \
+        else as_datetime(view.item.current_period_end)
+    credit_days = max((view.metadata.credit_days or 0 if on_trial else 0) + days, 0)
+    paid_until = view.metadata.paid_until if on_trial else view.item.current_period_end
+    target = max(due + timedelta(days=days), now + SOONEST)
+    metadata = {"credit_days": str(credit_days),
+                "credit_applied": ",".join((*applied, token)[-REMEMBERED:])}
+    if view.status == S.ACTIVE.value or paid_until is not None:
+        metadata["paid_until"] = str(paid_until)
     params: SubscriptionUpdateParams = {
-        "trial_end": int(new_end.timestamp()), "proration_behavior": "none",
-        "metadata": {"credit_days": str(max(credit, 0))}}
-    _apply(gateway.update_subscription(sub.stripe_subscription_id, params,
-                                       idempotency_key=idempotency_key))
+        "trial_end": int(target.timestamp()), "proration_behavior": "none",
+        "metadata": metadata}
+    # The key names the target: a replay of this change is safe, another change is new.
+    moved = _apply(gateway.update_subscription(
+        view.id, params, idempotency_key=f"credit-{view.id}-{token}-{int(target.timestamp())}"))
+    return ChargeMoved(view.id, moved.access_until if moved is not None else target)

@@ -31,4 +31,4 @@ def invoice_paid(event: Event[InvoiceView]) -> None:
 
 @handles("invoice.payment_failed", view=InvoiceView)
 def invoice_payment_failed(event: Event[InvoiceView]) -> None:
-    service.record_payment_failed(event.object, event_id=event.id)
+    service.record_payment_failed(event.object, at=event.created, event_id=event.id)

@@ -67,6 +67,9 @@ class Subscription(Model):
     # Days of referral credit in the current trial (Stripe metadata `credit_days`): a
     # "trial" that is credit is shown as the next payment date, never as a free trial.
     credit_days: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    # When the subscription had been paid up to before credit moved its next charge
+    # (metadata `paid_until`); None if credit followed a free trial or no payment yet.
+    paid_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     # The time of the Stripe snapshot this row reflects: an older one never overwrites it.
     snapshot_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)

@@ -7,21 +7,20 @@ and an ended subscription is never revived.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 
+from app import timeline
 from app.auth.locks import lock_user
 from app.auth.models import User, utcnow
 from app.billing import gateway
 from app.billing.models import BillingInfo
-from app.billing.objects import as_datetime, parse
+from app.billing.objects import MalformedObject, as_datetime, parse
 from app.extensions import db
 from app.referrals.credit import convert_referral
 from app.referrals.service import has_pending_referral
 from app.subscriptions.models import (
-    LIVE,
     CheckoutStatus,
     Subscription,
     SubscriptionCheckout,
@@ -38,8 +37,8 @@ log = logging.getLogger("app.subscriptions")
 S = SubscriptionStatus
 
 
-def grace_period() -> timedelta:
-    return timedelta(days=current_app.config["SUBSCRIPTION_GRACE_DAYS"])
+grace_period = timeline.grace_period
+current_for = timeline.current_subscription
 
 
 def now_snapshot() -> datetime:
@@ -78,6 +77,7 @@ def _copy(row: Subscription, sub: SubscriptionView, snapshot_at: datetime) -> No
     row.current_period_end = as_datetime(item.current_period_end)
     row.trial_start, row.trial_end = _when(sub.trial_start), _when(sub.trial_end)
     row.credit_days = sub.metadata.credit_days or 0
+    row.paid_until = _when(sub.metadata.paid_until)
     row.cancel_at_period_end, row.cancel_at = sub.cancel_at_period_end, _when(sub.cancel_at)
     row.canceled_at, row.ended_at = _when(sub.canceled_at), _when(sub.ended_at)
     row.latest_invoice_id = sub.latest_invoice
@@ -114,6 +114,11 @@ def apply_subscription(sub: SubscriptionView, *, snapshot_at: datetime,
                      row.status.value, event_id or "-")
             _tell_the_user(row, before=None)
             return row
+    if row.stripe_customer_id != sub.customer:
+        # Stripe never moves a subscription to another customer: whatever says so is not
+        # Stripe's subscription as we know it.
+        raise MalformedObject(f"subscription {sub.id} belongs to customer "
+                              f"{row.stripe_customer_id}, not {sub.customer}")
     if row.ended:
         log.info("subscription %s: already %s; %s snapshot ignored (event %s)", sub.id,
                  row.status.value, sub.status, event_id or "-")
@@ -159,9 +164,9 @@ def _tell_the_user(row: Subscription, *, before: SubscriptionStatus | None) -> N
                     trial=trial, trial_end=iso(row.trial_end), credit_days=row.credit_days,
                     next_payment=iso(row.access_until))
     elif row.status in ENDING and before in (*STARTED, S.PAST_DUE):
-        from app.access import access_for
+        from app.timeline import timeline_for
 
-        kept = access_for(row.user).sources
+        kept = timeline_for(row.user).sources
         failed = row.payment_failed_at is not None
         queue_email("access_ended", row.user_id, record=row.stripe_subscription_id,
                     plan=row.plan_label, reason="payment_failed" if failed else "ended",
@@ -205,8 +210,21 @@ def apply_checkout_session(session: SubscriptionCheckoutView, *,
 
 
 def _subscription_of(invoice: InvoiceView) -> Subscription | None:
+    """The invoice's subscription, locked. One not known here yet (its own event is still
+    on the way) is fetched from Stripe when the invoice's customer is ours, so what the
+    invoice means (a conversion, a failure) never depends on which event came first."""
     sub_id = invoice.subscription_id
-    return _locked(sub_id) if sub_id else None
+    if not sub_id:
+        return None
+    row = _locked(sub_id)
+    if row is None and db.session.scalar(sa.select(BillingInfo.user_id).where(
+            BillingInfo.stripe_customer_id == invoice.customer)) is not None:
+        row = refresh(sub_id)
+    if row is not None and row.stripe_customer_id != invoice.customer:
+        raise MalformedObject(f"invoice {invoice.id} is for customer {invoice.customer}, "
+                              f"but its subscription {sub_id} is customer "
+                              f"{row.stripe_customer_id}'s")
+    return row
 
 
 def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) -> None:
@@ -236,15 +254,21 @@ def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) ->
              row.stripe_subscription_id, event_id)
 
 
-def record_payment_failed(invoice: InvoiceView, *, event_id: str | None = None) -> None:
-    """A subscription invoice's payment failed: past due, and the grace period starts."""
+def record_payment_failed(invoice: InvoiceView, *, at: datetime,
+                          event_id: str | None = None) -> None:
+    """A subscription invoice's payment failed at `at` (the event's time): past due, and
+    the grace period starts."""
     row = _subscription_of(invoice)
     if row is None:
         log.info("invoice %s failed: no subscription of ours (event %s)", invoice.id, event_id)
         return
     failed_at = as_datetime(invoice.created)  # the streak is dated by its invoice
     row.payment_failed_at = row.payment_failed_at or failed_at
-    if row.status in (S.ACTIVE, S.TRIALING) and failed_at >= row.snapshot_at:
+    # Whether the row's snapshot is older than the failure is decided by the failed
+    # attempt's time, not the invoice's: at Stripe a renewal's invoice is created at the
+    # rollover and charged about an hour later, so the rollover's snapshot is older than
+    # the failure although the invoice is not.
+    if row.status in (S.ACTIVE, S.TRIALING) and at >= row.snapshot_at:
         row.status = S.PAST_DUE
     db.session.flush()
     grace_ends = row.grace_ends(grace_period())
@@ -280,8 +304,3 @@ def record_trial_will_end(sub: SubscriptionView, *, at: datetime,
     log.info("subscription %s: trial ends %s (event %s)", sub.id, sub.trial_end, event_id)
 
 
-def current_for(user_id: int) -> Subscription | None:
-    """The user's live subscription (the newest, should there be two), or None."""
-    return db.session.scalar(sa.select(Subscription).where(
-        Subscription.user_id == user_id, Subscription.status.in_(LIVE),
-    ).order_by(Subscription.created_at.desc(), Subscription.id.desc()).limit(1))

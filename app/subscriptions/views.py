@@ -1,11 +1,12 @@
 """The Stripe objects the subscription handlers and services read, as strict typed views."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from app.billing.objects import (
+    MAX_TIMESTAMP,
     Amount,
     Currency,
     DbId,
@@ -26,21 +27,40 @@ def _days(value: object) -> int:
     return int(value)
 
 
+def _timestamp(value: object) -> int:
+    # A Unix time in metadata: digits only, within what a datetime can hold.
+    if not (isinstance(value, str) and value.isascii() and value.isdigit()
+            and len(value) <= 11 and int(value) <= MAX_TIMESTAMP):
+        raise PydanticCustomError("timestamp", "is not a Unix time")
+    return int(value)
+
+
+def _tokens(value: object) -> tuple[str, ...]:
+    # The credit changes already applied at Stripe: short tokens joined by commas.
+    if not (isinstance(value, str) and len(value) <= 500):
+        raise PydanticCustomError("tokens", "is not a list of credit changes")
+    return tuple(token for token in value.split(",") if token)
+
+
 class SubscriptionMetadata(StripeView):
     kind: str | None = None
     user_id: DbId | None = None
     credit_days: Annotated[int, BeforeValidator(_days)] | None = None  # referral credit
+    # Up to when the subscription had been paid when credit moved its next charge.
+    paid_until: Annotated[int, BeforeValidator(_timestamp)] | None = None
+    credit_applied: Annotated[tuple[str, ...], BeforeValidator(_tokens)] = ()
 
 
 class Recurring(StripeView):
-    interval: str
+    # Stripe's intervals are day, week, month and year; the app sells only these two.
+    interval: Literal["month", "year"]
 
 
 class PriceView(StripeView):
     id: StripeId
     unit_amount: Amount | None
     currency: Currency
-    recurring: Recurring | None
+    recurring: Recurring  # a subscription's price always recurs
 
 
 class ItemView(StripeView):
