@@ -256,11 +256,12 @@ def test_charge_succeeded_before_completed_is_kept_too(app, send, alice):
     assert row.stripe_payment_intent_id == ids["pi"]
 
 
-def test_charge_of_another_payment_naming_the_upgrade_is_ignored(app, send, alice):
+def test_charge_of_another_payment_naming_the_upgrade_is_refused(app, send, post_event,
+                                                                 alice):
     ids = make_upgrade(app, alice)
     send(event("checkout.session.completed", session(ids)))
     other = charge({**ids, "pi": "pi_elsewhere", "charge": "ch_elsewhere"})
-    send(event("charge.succeeded", other))
+    assert post_event(event("charge.succeeded", other)).get_json()["outcome"] == "malformed"
     row = upgrade_row(app, ids["id"])
     assert row.card_last4 is None and row.stripe_charge_id is None
 

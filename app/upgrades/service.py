@@ -148,6 +148,51 @@ def remember_payment(upgrade: UserUpgrade, payment_intent_id: str | None,
         upgrade.stripe_charge_id = upgrade.stripe_charge_id or charge
 
 
+# --- what Stripe's objects must agree with --------------------------------------------
+# Stripe never sends an upgrade's session, charge or dispute that contradicts the upgrade.
+# A signed event that does is refused before it changes anything: MalformedObject keeps it
+# as failed with the reason and answers 2xx, since no retry of the same bytes can succeed.
+
+def _check_session(upgrade: UserUpgrade, session: CheckoutSessionView) -> None:
+    """An upgrade's Checkout Session charges the upgrade's amount in its currency."""
+    same_currency = _same_currency(session.currency, upgrade.currency)
+    if session.amount_total != upgrade.amount or not same_currency:
+        raise MalformedObject(
+            f"checkout session {session.id} charges {session.amount_total} "
+            f"{session.currency}, but upgrade {upgrade.id} costs {upgrade.amount} "
+            f"{upgrade.currency}")
+
+
+def _same_currency(theirs: str | None, ours: str) -> bool:
+    return theirs is not None and theirs.lower() == ours.lower()  # ISO codes ignore case
+
+
+def _paid_by(upgrade: UserUpgrade, payment_intent: str | None, charge_id: str) -> bool:
+    """Whether a charge can be the one that paid the upgrade, as far as we know its payment."""
+    known_intent, known_charge = upgrade.stripe_payment_intent_id, upgrade.stripe_charge_id
+    if known_intent and payment_intent:
+        # A payment intent succeeds once, so its charge (refunded or disputed) is the one
+        # that paid, even when we stored an earlier declined attempt's.
+        return payment_intent == known_intent
+    if known_intent or known_charge:
+        return charge_id == known_charge
+    return True  # nothing known yet to contradict: the charge overtook the checkout events
+
+
+def _check_payment(upgrade: UserUpgrade, what: str, payment_intent: str | None,
+                  charge_id: str, currency: str | None = None) -> None:
+    """A charge (or its refund, or dispute) of an upgrade is of the payment that paid it,
+    in its currency; `what` names the object for the stored reason."""
+    if currency is not None and not _same_currency(currency, upgrade.currency):
+        raise MalformedObject(f"{what} is in {currency}, but upgrade {upgrade.id} was paid "
+                              f"in {upgrade.currency}")
+    if not _paid_by(upgrade, payment_intent, charge_id):
+        raise MalformedObject(
+            f"{what} (payment intent {payment_intent or 'none'}) is not the payment of "
+            f"upgrade {upgrade.id} (payment intent {upgrade.stripe_payment_intent_id}, "
+            f"charge {upgrade.stripe_charge_id or 'not known yet'})")
+
+
 # --- applying Stripe state -----------------------------------------------------------
 
 def apply_checkout_session(session: CheckoutSessionView, *,
@@ -156,6 +201,7 @@ def apply_checkout_session(session: CheckoutSessionView, *,
     upgrade = upgrade_for_session(session)
     if upgrade is None:
         return None
+    _check_session(upgrade, session)
     status, payment = session.status, session.payment_status
     paid = status == "complete" and payment in ("paid", "no_payment_required")
     remember_payment(upgrade, session.payment_intent_id, session.charge, paid=paid)
@@ -198,6 +244,7 @@ def fail_checkout_session(session: CheckoutSessionView, *,
     upgrade = upgrade_for_session(session)
     if upgrade is None:
         return None
+    _check_session(upgrade, session)
     remember_payment(upgrade, session.payment_intent_id, session.charge)
     if upgrade.status is S.PENDING:
         # The failure arrived before `completed`: it proves checkout completed unpaid.
@@ -293,6 +340,8 @@ def apply_charge_refund(charge: ChargeView, *, event_id: str | None = None) -> U
         log.debug("charge %s refunded: no upgrade of ours, ignored (event %s)",
                  charge.id, event_id)
         return None
+    _check_payment(upgrade, f"refunded charge {charge.id}", charge.payment_intent, charge.id,
+                  charge.currency)
     full = charge.refunded or (charge.amount > 0 and charge.amount_refunded >= charge.amount)
     if upgrade.status.waiting:
         # The refund overtook the checkout events. Fail so the event is retried once
@@ -319,10 +368,8 @@ def record_charge(charge: ChargeView, *, event_id: str | None = None) -> UserUpg
     if upgrade is None:
         log.debug("charge %s succeeded: no upgrade of ours (event %s)", charge.id, event_id)
         return None
-    if upgrade.stripe_payment_intent_id not in (None, charge.payment_intent):
-        log.warning("charge %s names upgrade %s, which another payment intent paid; ignored "
-                    "(event %s)", charge.id, upgrade.id, event_id)
-        return None
+    _check_payment(upgrade, f"charge {charge.id}", charge.payment_intent, charge.id,
+                  charge.currency)
     remember_payment(upgrade, charge.payment_intent, charge, paid=True)
     db.session.flush()
     return upgrade
@@ -353,6 +400,9 @@ def _disputed_upgrade(dispute: DisputeView) -> UserUpgrade | None:
 def flag_dispute(dispute: DisputeView, *, event_id: str | None = None) -> UserUpgrade | None:
     """A customer disputed a charge: flag its upgrade and tell the operator."""
     upgrade = _disputed_upgrade(dispute)
+    if upgrade is not None:
+        _check_payment(upgrade, f"dispute {dispute.id} of charge {dispute.charge}",
+                      dispute.payment_intent, dispute.charge)
     due = dispute.evidence_details.due_by
     due_text = as_datetime(due).strftime("%Y-%m-%d") if due is not None else "?"
     amount = format_money(dispute.amount, dispute.currency)
@@ -376,7 +426,11 @@ def refresh_from_stripe(upgrade: UserUpgrade) -> UserUpgrade | None:
         return None  # checkout never started: nothing at Stripe to read
     session = gateway.retrieve_checkout_session(upgrade.stripe_checkout_session_id,
                                                 expand=["payment_intent.latest_charge"])
-    return apply_checkout_session(_session_view(session, upgrade.id))
+    try:
+        return apply_checkout_session(_session_view(session, upgrade.id))
+    except MalformedObject as exc:  # contradicts the upgrade: the page says Stripe failed
+        log.error("upgrade %s: %s", upgrade.id, exc)
+        raise StripeRejected() from exc
 
 
 def _session_view(session: stripe.checkout.Session, upgrade_id: int) -> CheckoutSessionView:

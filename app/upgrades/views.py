@@ -71,6 +71,9 @@ class CheckoutSessionView(StripeView):
     # The id, or the object when the session was fetched with `expand`.
     payment_intent: PaymentIntentView | StripeId | None
     metadata: UpgradeMetadata
+    # What it charges: always set in payment mode, checked against the upgrade.
+    amount_total: Amount | None
+    currency: Currency | None
 
     @property
     def payment_intent_id(self) -> str | None:
