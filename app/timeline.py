@@ -133,15 +133,17 @@ def current_subscription(user_id: int) -> Subscription | None:
     ).order_by(Subscription.created_at.desc(), Subscription.id.desc()).limit(1))
 
 
-def timeline_for(user: User | None, subscription: Subscription | None | bool = True,
-                 now: datetime | None = None) -> Timeline:
-    """Everything the user is entitled to, with the reasons, and their next charge.
-    `subscription` may pass the current subscription already read (or None)."""
-    now = now or utcnow()
+def timeline_for(user: User | None, now: datetime | None = None) -> Timeline:
+    """Everything the user is entitled to, with the reasons, and their next charge."""
     if user is None or not getattr(user, "is_authenticated", False):
-        return Timeline(level=Level.MEMBER, now=now)
-    sub = current_subscription(user.id) if subscription is True else subscription
-    assert sub is not True
+        return Timeline(level=Level.MEMBER, now=now or utcnow())
+    return timeline_with(user, current_subscription(user.id), now)
+
+
+def timeline_with(user: User, sub: Subscription | None,
+                  now: datetime | None = None) -> Timeline:
+    """The same, with the user's current subscription already read (or None)."""
+    now = now or utcnow()
     parts: dict = {"level": user.level, "now": now}
     sources: list[Source] = []
     if Level.GOLD <= user.level:
@@ -158,6 +160,13 @@ def timeline_for(user: User | None, subscription: Subscription | None | bool = T
         sources.append(Source("credit", "Referral credit", user.credit_until))
         parts["credit_until"] = user.credit_until
     return Timeline(sources=tuple(sources), **parts)
+
+
+def state_of(sub: Subscription, now: datetime | None = None) -> str:
+    """The app's word for a subscription (see `Timeline.state`), beside Stripe's status."""
+    if sub.status not in LIVE:
+        return "ended"
+    return str(_subscription_part(sub, now or utcnow())["state"])
 
 
 def _subscription_part(sub: Subscription, now: datetime) -> dict:
@@ -239,13 +248,14 @@ def _sentence(t: Timeline) -> str:
     credit = f"{t.credit_days} day{plural} of referral credit"
     if t.state == "trialing":
         if t.credit_days and t.trial_until is not None:
-            return (f"{sub.plan_label}: free trial until {day(t.trial_until)}, then "
+            return (f"{sub.plan_label}, free trial until {day(t.trial_until)}, then "
                     f"{credit}; {pay}." + also)
-        return f"{sub.plan_label}: free trial until {day(charge.at)}; {pay}." + also
+        return f"{sub.plan_label}, free trial until {day(charge.at)}; {pay}." + also
     if t.state == "credit":
-        return f"{sub.plan_label}: your {credit} cover it until {day(charge.at)}; {pay}." + also
+        return (f"{sub.plan_label}, covered by {credit} until {day(charge.at)}; {pay}."
+                + also)
     assert t.paid_until is not None
     if t.credit_days:
-        return (f"{sub.plan_label}: paid to {day(t.paid_until)}, then {credit}; {pay}."
+        return (f"{sub.plan_label}, paid to {day(t.paid_until)}, then {credit}; {pay}."
                 + also)
-    return f"{sub.plan_label}: paid to {day(t.paid_until)}; {pay}." + also
+    return f"{sub.plan_label}, paid to {day(t.paid_until)}; {pay}." + also

@@ -8,7 +8,6 @@ from app.catalog.levels import comparison
 from app.pricing import bp
 from app.subscriptions.checkout import TRIAL_DAYS, first_charge_with_credit
 from app.subscriptions.forms import SubscribeForm
-from app.subscriptions.service import current_for
 from app.timeline import timeline_for
 
 INTERVALS = ("monthly", "annual")
@@ -19,6 +18,10 @@ def render_pricing(interval: str, form: SubscribeForm | None = None, status: int
     """The page for one billing choice; the subscribe route shows its form errors here."""
     interval = interval if interval in INTERVALS else "monthly"
     authenticated = current_user.is_authenticated
+    timeline = timeline_for(current_user)
+    # A user holding referral credit is first charged when it runs out; a subscriber is
+    # not starting anything, so the plans speak of no first payment to them.
+    starting = authenticated and timeline.subscription is None
     return render_template(
         "pricing/index.html",
         interval=interval,
@@ -26,14 +29,12 @@ def render_pricing(interval: str, form: SubscribeForm | None = None, status: int
         annual=catalog.offer("premium_annual"),
         gold_to_platinum=catalog.offer("gold_to_platinum"),
         columns=comparison(),
-        access=timeline_for(current_user),
-        subscription=current_for(current_user.id) if authenticated else None,
+        access=timeline,
         form=form or SubscribeForm(interval=interval),
         trial_days=TRIAL_DAYS,
-        # A user holding referral credit is first charged when it runs out.
         first_charge={key: first_charge_with_credit(current_user, days)
                       for key, days in (("monthly", 0), ("annual", TRIAL_DAYS))}
-        if authenticated else {"monthly": None, "annual": None},
+        if starting else {"monthly": None, "annual": None},
         cancelled=cancelled,
     ), status
 

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.money import format_money
 from app.subscriptions import service
 from app.subscriptions.models import CancellationWaiver, Subscription, SubscriptionStatus
+from app.timeline import state_of
 
 _STRIPE_ID = re.compile(r"sub_[A-Za-z0-9_]{1,250}")
 
@@ -22,8 +23,12 @@ def _iso(value: Any) -> str | None:
 
 
 def as_dict(sub: Subscription) -> dict[str, Any]:
+    """A subscription for scripts: Stripe's `stripe_status` beside the app's `status` (a
+    paid subscription whose next charge waits for credit is "active", not "trialing")."""
     return {
-        "id": sub.stripe_subscription_id, "user_id": sub.user_id, "status": sub.status.value,
+        "id": sub.stripe_subscription_id, "user_id": sub.user_id, "status": state_of(sub),
+        "stripe_status": sub.status.value, "credit_days": sub.credit_days,
+        "paid_until": _iso(sub.paid_until),
         "interval": sub.interval, "amount": sub.amount, "currency": sub.currency,
         "trial_end": _iso(sub.trial_end), "current_period_end": _iso(sub.current_period_end),
         "cancel_at_period_end": sub.cancel_at_period_end, "canceled_at": _iso(sub.canceled_at),
@@ -50,7 +55,7 @@ def summary_for(user: User) -> dict[str, Any]:
 
 @billing.command("subscriptions")
 @click.option("--status", type=click.Choice([s.value for s in SubscriptionStatus]),
-              help="Only subscriptions in this status.")
+              help="Only subscriptions in this Stripe status.")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def subscriptions(status: str | None, limit: int, as_json: bool) -> None:
@@ -68,10 +73,16 @@ def subscriptions(status: str | None, limit: int, as_json: bool) -> None:
         click.echo("No subscriptions.")
         return
     for sub, email in rows:
-        ends = "ends" if sub.cancel_at_period_end or sub.ended else "renews"
-        click.echo(f"{sub.stripe_subscription_id}  {email:<30} {sub.status.value:<10} "
-                   f"{sub.interval:<5} {format_money(sub.amount, sub.currency)}  "
-                   f"{ends} {sub.current_period_end:%Y-%m-%d}")
+        state = state_of(sub)
+        if sub.live and not sub.cancel_at_period_end:
+            when = f"next charge {sub.access_until:%Y-%m-%d}"
+            if state != "trialing" and sub.status is SubscriptionStatus.TRIALING \
+                    and sub.credit_days:
+                when += f" (moved {sub.credit_days} days by credit)"
+        else:
+            when = f"ends {sub.access_until:%Y-%m-%d}"
+        click.echo(f"{sub.stripe_subscription_id}  {email:<30} {state:<10} "
+                   f"{sub.interval:<5} {format_money(sub.amount, sub.currency)}  {when}")
 
 
 @billing.command("sync-subscription")

@@ -20,6 +20,7 @@ from app.subscriptions.models import (
     SubscriptionStatus,
 )
 from app.subscriptions.service import grace_period
+from app.timeline import Timeline, timeline_with
 
 S = SubscriptionStatus
 
@@ -31,22 +32,19 @@ class Overview:
     current: Subscription | None
     history: list[Subscription]
     now: datetime
+    timeline: Timeline
     grace_ends: datetime | None = None
 
     @property
     def trial_days_left(self) -> int | None:
         """Days of free trial left; None outside one (referral credit is not a trial)."""
-        sub = self.current
-        if sub is None or not sub.on_trial(self.now) or sub.trial_end is None \
-                or sub.on_credit(self.now):
-            return None
-        return days_left(sub.trial_end, self.now)
+        until = self.timeline.trial_until
+        return days_left(until, self.now) if until is not None else None
 
     @property
     def credit_days(self) -> int | None:
         """Days of referral credit the next payment waits for; None if it does not."""
-        sub = self.current
-        return sub.credit_days if sub is not None and sub.on_credit(self.now) else None
+        return self.timeline.credit_days or None
 
     @property
     def can_cancel(self) -> bool:
@@ -85,7 +83,8 @@ def overview_for(user: User) -> Overview:
     current = next((row for row in rows if row.status in LIVE), None)
     history = [row for row in rows if row is not current]
     grace = current.grace_ends(grace_period()) if current is not None else None
-    return Overview(current, history, utcnow(), grace)
+    now = utcnow()
+    return Overview(current, history, now, timeline_with(user, current, now), grace)
 
 
 def checkout_for(user: User, session_id: str) -> SubscriptionCheckout | None:

@@ -52,6 +52,7 @@ from app.subscriptions.models import (
 )
 from app.subscriptions.overview import checkout_for, overview_for
 from app.subscriptions.service import current_for
+from app.timeline import day, timeline_with
 
 log = logging.getLogger("app.subscriptions")
 
@@ -199,13 +200,15 @@ def _return_part(name: str, news: ReturnNews) -> str:
 
 
 def _welcome(sub: Subscription) -> str:
-    if sub.credit_days and sub.trial_end is not None:
+    t = timeline_with(current_user._get_current_object(), sub)
+    charge = t.next_charge
+    if t.state == "credit" and charge is not None:
         return (f"Welcome to Premium! Your referral credit covers it: your first payment is "
-                f"on {sub.trial_end:%-d %B %Y}.")
-    if sub.status is SubscriptionStatus.TRIALING and sub.trial_end is not None:
+                f"on {day(charge.at)}.")
+    if t.state == "trialing" and charge is not None:
         return (f"Your free trial has started: Premium is yours, and nothing is charged "
-                f"before {sub.trial_end:%-d %B %Y}.")
-    if sub.status is SubscriptionStatus.INCOMPLETE:
+                f"before {day(charge.at)}.")
+    if t.state == "incomplete":
         return "Your payment is being confirmed; Premium starts as soon as it is."
     return "Welcome to Premium! Your subscription is active."
 

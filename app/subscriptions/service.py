@@ -158,15 +158,15 @@ def _tell_the_user(row: Subscription, *, before: SubscriptionStatus | None) -> N
 
     now = utcnow()
     if row.status in STARTED and before in (None, S.INCOMPLETE):
-        trial = row.on_trial(now) and not row.on_credit(now)
+        t = timeline.timeline_with(row.user, row, now)
+        charge = t.next_charge
         queue_email("subscription_started", row.user_id, record=row.stripe_subscription_id,
                     plan=row.plan_label, amount=row.amount, currency=row.currency,
-                    trial=trial, trial_end=iso(row.trial_end), credit_days=row.credit_days,
-                    next_payment=iso(row.access_until))
+                    trial=t.state == "trialing", trial_end=iso(t.trial_until),
+                    credit_days=t.credit_days,
+                    next_payment=iso(charge.at if charge is not None else row.access_until))
     elif row.status in ENDING and before in (*STARTED, S.PAST_DUE):
-        from app.timeline import timeline_for
-
-        kept = timeline_for(row.user).sources
+        kept = timeline.timeline_for(row.user).sources
         failed = row.payment_failed_at is not None
         queue_email("access_ended", row.user_id, record=row.stripe_subscription_id,
                     plan=row.plan_label, reason="payment_failed" if failed else "ended",
