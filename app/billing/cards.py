@@ -26,7 +26,7 @@ from app.billing.objects import parse
 from app.billing.views import CustomerView, PaymentMethodView, SetupIntentView
 from app.extensions import db
 from app.subscriptions.models import SubscriptionStatus
-from app.subscriptions.service import current_for
+from app.timeline import current_subscription
 
 log = logging.getLogger("app.billing")
 
@@ -165,7 +165,7 @@ def remove(user: User, card: PaymentMethod) -> None:
     Refused for the last card while a subscription will charge it."""
     lock_user(user.id)
     cards = _ordered(card.billing_info_id)
-    subscription = current_for(user.id)
+    subscription = current_subscription(user.id)
     if len(cards) == 1 and subscription is not None and subscription.status in NEEDS_A_CARD:
         raise CardNotAllowed("This is the card your Premium subscription is charged to. Add "
                              "another card first, or cancel the subscription.")
@@ -181,7 +181,7 @@ def _charge_at_stripe(user: User, card: PaymentMethod) -> None:
     subscription's (a subscription's own default wins over the customer's)."""
     gateway.set_default_payment_method(card.billing_info.stripe_customer_id,
                                        card.stripe_payment_method_id)
-    subscription = current_for(user.id)
+    subscription = current_subscription(user.id)
     if subscription is not None:
         gateway.update_subscription(subscription.stripe_subscription_id,
                                     {"default_payment_method": card.stripe_payment_method_id})
