@@ -30,12 +30,14 @@ class _QuietHandler(WSGIRequestHandler):
 class EmulatorServer:
     """The emulator on a threaded werkzeug server in a daemon thread."""
 
-    def __init__(self, port=0, host="127.0.0.1", api_keys=None):
+    def __init__(self, port=0, host="127.0.0.1", api_keys=None, config=None):
+        """`config`: settings that replace the defaults of /_emulator/config (and that
+        /_emulator/reset returns to), e.g. {"invoice_upcoming_days": 7}."""
         if host not in LOOPBACK:
             raise ValueError(f"The Stripe emulator only binds to 127.0.0.1, not {host!r}.")
         self.host = "127.0.0.1"
         self.port = port
-        self.store = Store(api_keys=[DEFAULT_API_KEY, *(api_keys or [])])
+        self.store = Store(api_keys=[DEFAULT_API_KEY, *(api_keys or [])], config=config)
         self.delivery = None
         self.app = None
         self._server = None

@@ -3,8 +3,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from .api import fetch
 from .errors import InvalidRequest, StripeError
+from .ops import calendar
 from .ops import checkout as checkout_ops
-from .ops import clock as clock_ops
 from .ops import payments as payment_ops
 from .store import public
 
@@ -12,7 +12,8 @@ bp = Blueprint("control", __name__, url_prefix="/_emulator")
 
 CONFIG_TYPES = {"duplicate": bool, "shuffle_window": int, "delay_ms": int,
                 "delivery_enabled": bool, "retry_schedule": list,
-                "payment_retry_days": list, "after_payment_retries": str}
+                "payment_retry_days": list, "after_payment_retries": str,
+                "invoice_upcoming_days": float}
 AFTER_PAYMENT_RETRIES = ("canceled", "unpaid", "past_due")
 
 
@@ -71,9 +72,10 @@ def complete(ident):
         method = body.get("method", "card")
         if method not in ("card", "delayed"):
             raise InvalidRequest("method must be card or delayed", param="method")
-        checkout_ops.complete(st, session, card=body.get("card", "4242424242424242"),
-                              method=method, email=body.get("email"),
-                              name=body.get("name"))
+        with calendar.time_of(st, session):
+            checkout_ops.complete(st, session, card=body.get("card", "4242424242424242"),
+                                  method=method, email=body.get("email"),
+                                  name=body.get("name"))
         return jsonify(public(session))
 
 
@@ -85,14 +87,17 @@ def settle(ident):
     st = _store()
     with st.lock:
         session = fetch(st, ident, "checkout.session")
-        return jsonify(public(checkout_ops.settle(st, session, outcome)))
+        with calendar.time_of(st, session):
+            return jsonify(public(checkout_ops.settle(st, session, outcome)))
 
 
 @bp.post("/checkout/sessions/<ident>/expire")
 def expire(ident):
     st = _store()
     with st.lock:
-        return jsonify(public(checkout_ops.expire(st, fetch(st, ident, "checkout.session"))))
+        session = fetch(st, ident, "checkout.session")
+        with calendar.time_of(st, session):
+            return jsonify(public(checkout_ops.expire(st, session)))
 
 
 @bp.post("/charges/<ident>/dispute")
@@ -100,8 +105,9 @@ def dispute(ident):
     st = _store()
     with st.lock:
         ch = fetch(st, ident, "charge")
-        return jsonify(public(payment_ops.dispute(st, ch, _body().get("reason",
-                                                                      "fraudulent"))))
+        with calendar.time_of(st, ch):
+            return jsonify(public(payment_ops.dispute(st, ch, _body().get("reason",
+                                                                          "fraudulent"))))
 
 
 @bp.route("/config", methods=["GET", "POST"])
@@ -116,23 +122,34 @@ def config():
                                          code="parameter_unknown")
                 if kind is list:
                     value = [float(v) for v in value]
-                if key == "after_payment_retries" and value not in AFTER_PAYMENT_RETRIES:
-                    raise InvalidRequest(f"after_payment_retries must be one of "
-                                         f"{', '.join(AFTER_PAYMENT_RETRIES)}", param=key)
-                st.config[key] = kind(value)
+                st.config[key] = check_setting(key, kind(value))
         return jsonify(dict(st.config))
+
+
+def check_setting(key, value):
+    """A setting's value, or the 400 that refuses it."""
+    if key == "after_payment_retries" and value not in AFTER_PAYMENT_RETRIES:
+        raise InvalidRequest(f"after_payment_retries must be one of "
+                             f"{', '.join(AFTER_PAYMENT_RETRIES)}", param=key)
+    if key == "invoice_upcoming_days" and value < 0:
+        raise InvalidRequest("invoice_upcoming_days must be 0 (none) or more.", param=key)
+    if key == "payment_retry_days" and any(days <= 0 for days in value):
+        raise InvalidRequest("payment_retry_days must all be more than 0.", param=key)
+    return value
 
 
 @bp.post("/clock/advance")
 def advance_clock():
-    """Move the emulator's clock; whatever falls due on the way (session expiry, trial
-    reminders, renewals, payment retries, scheduled cancellations) happens in order."""
+    """Move the emulator's own clock (not the test clocks); whatever falls due on the
+    way for objects on no test clock (session expiry, trial reminders,
+    invoice.upcoming, renewals and their charges an hour later, payment retries,
+    scheduled cancellations) happens in order, each at its moment."""
     seconds = int(_body().get("seconds", 0))
     if seconds < 0:
         raise InvalidRequest("The clock only moves forward.", param="seconds")
     st = _store()
     with st.lock:
-        clock_ops.advance(st, seconds)
+        calendar.advance(st, seconds)
         return jsonify({"now": st.now(), "offset": st.clock_offset})
 
 

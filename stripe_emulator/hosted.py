@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, redirect, render_template, request
 from . import cards
 from .errors import CardError, InvalidRequest
 from .ops import checkout as checkout_ops
+from .ops.calendar import time_of
 
 bp = Blueprint("hosted", __name__)
 
@@ -69,33 +70,41 @@ def checkout_page(ident):
     st = _store()
     with st.lock:
         session = page_object(st, ident, "checkout.session", "Checkout Session")
-        if session["status"] == "open" and session["expires_at"] <= st.now():
-            checkout_ops.expire(st, session)
-        return _render(session)
+        with time_of(st, session):
+            if session["status"] == "open" and session["expires_at"] <= st.now():
+                checkout_ops.expire(st, session)
+            return _render(session)
 
 
 @bp.post("/checkout/<ident>")
 def checkout_submit(ident):
     st = _store()
-    choice = request.form.get("payment", "")
     with st.lock:
         session = page_object(st, ident, "checkout.session", "Checkout Session")
-        try:
-            if choice == "delayed":
-                checkout_ops.complete(st, session, method="delayed",
-                                      email=request.form.get("email") or None,
-                                      name=request.form.get("name") or None)
-            else:
-                checkout_ops.complete(st, session, card=choice,
-                                      email=request.form.get("email") or None,
-                                      name=request.form.get("name") or None)
-        except CardError as exc:
-            return _render(session, error=exc.message, status=402, chosen=choice,
-                           email=request.form.get("email"))
-        except InvalidRequest as exc:
-            return _render(session, error=exc.message, status=400, chosen=choice,
-                           email=request.form.get("email"))
-        return redirect(_success_url(session), code=303)
+        with time_of(st, session):
+            return _submit(session, request.form.get("payment", ""))
+
+
+def _submit(session, choice):
+    """Complete the session with the chosen card (or delayed method): the success URL,
+    or the page again with the decline."""
+    st = _store()
+    try:
+        if choice == "delayed":
+            checkout_ops.complete(st, session, method="delayed",
+                                  email=request.form.get("email") or None,
+                                  name=request.form.get("name") or None)
+        else:
+            checkout_ops.complete(st, session, card=choice,
+                                  email=request.form.get("email") or None,
+                                  name=request.form.get("name") or None)
+    except CardError as exc:
+        return _render(session, error=exc.message, status=402, chosen=choice,
+                       email=request.form.get("email"))
+    except InvalidRequest as exc:
+        return _render(session, error=exc.message, status=400, chosen=choice,
+                       email=request.form.get("email"))
+    return redirect(_success_url(session), code=303)
 
 
 @bp.get("/receipts/<ident>")

@@ -11,6 +11,7 @@ from .hosted import PageMissing, page_object
 from .ops import invoices as invoice_ops
 from .ops import portal as portal_ops
 from .ops import subscriptions as sub_ops
+from .ops.calendar import time_of
 
 bp = Blueprint("portal_pages", __name__)
 
@@ -61,6 +62,11 @@ def _session(st, ident):
     return page_object(st, ident, "billing_portal.session", "Billing portal session")
 
 
+def _customer_time(st, ident):
+    """The portal acts at the time of its customer's test clock, if it has one."""
+    return time_of(st, st.get(ident, "billing_portal.session"))
+
+
 def _done(st, session):
     """Where a person goes once the session's flow (or any action) is complete."""
     flow = session["flow"]
@@ -80,7 +86,7 @@ def _done(st, session):
 @bp.get("/billing_portal/<ident>")
 def portal_page(ident):
     st = _store()
-    with st.lock:
+    with st.lock, _customer_time(st, ident):
         return _page(st, _session(st, ident))
 
 
@@ -89,7 +95,7 @@ def portal_subscription(ident, sub_id):
     """Cancel, resume or switch a subscription of the session's customer."""
     st = _store()
     action = request.form.get("action")
-    with st.lock:
+    with st.lock, _customer_time(st, ident):
         session = _session(st, ident)
         sub = st.get(sub_id, "subscription")
         if sub is None or sub["customer"] != session["customer"]:
@@ -112,7 +118,7 @@ def portal_subscription(ident, sub_id):
 def portal_payment_method(ident):
     """Save a test card as the customer's (and its subscriptions') default."""
     st = _store()
-    with st.lock:
+    with st.lock, _customer_time(st, ident):
         session = _session(st, ident)
         try:
             portal_ops.replace_card(st, session, request.form.get("card", ""))
@@ -127,7 +133,7 @@ def portal_card_action(ident, pm_id):
     st = _store()
     action = request.form.get("action")
     verbs = {"default": portal_ops.set_default_card, "remove": portal_ops.remove_card}
-    with st.lock:
+    with st.lock, _customer_time(st, ident):
         session = _session(st, ident)
         if action not in verbs:
             return _page(st, session, "Unknown action.", 400)

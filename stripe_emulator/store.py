@@ -3,6 +3,7 @@
 One re-entrant lock guards everything; request handlers, the hosted pages, the control
 endpoints and the delivery worker all take it before touching state.
 """
+import contextlib
 import copy
 import itertools
 import secrets
@@ -23,6 +24,9 @@ DEFAULT_CONFIG = {
     # setting for when all retries fail).
     "payment_retry_days": [3, 3, 3],
     "after_payment_retries": "canceled",
+    # invoice.upcoming comes this many days before a renewal (Stripe's "upcoming
+    # renewal events" setting); 0 sends none.
+    "invoice_upcoming_days": 3,
 }
 
 # Id prefix -> object type, so `expand` can resolve any id it meets.
@@ -33,6 +37,7 @@ PREFIXES = {
     "sub": "subscription", "si": "subscription_item", "in": "invoice", "il": "line_item",
     "dp": "dispute", "li": "item", "bps": "billing_portal.session", "inpay": "invoice_payment",
     "txi": "tax_id", "bpc": "billing_portal.configuration", "ii": "invoiceitem",
+    "clock": "test_helpers.test_clock",
 }
 
 
@@ -43,9 +48,11 @@ def new_id(prefix, length=24):
 class Store:
     """All objects live here as plain dicts, exactly as they are served."""
 
-    def __init__(self, api_keys=("sk_test_emulator",)):
+    def __init__(self, api_keys=("sk_test_emulator",), config=None):
         self.lock = threading.RLock()
         self.api_keys = set(api_keys)
+        # The server's own settings (its command-line options): what `reset` returns to.
+        self.defaults = {**copy.deepcopy(DEFAULT_CONFIG), **(config or {})}
         self.on_event = None  # set by the delivery worker
         self.base_url = "http://127.0.0.1"  # set once the server knows its port
         self.reset()
@@ -58,7 +65,7 @@ class Store:
             self.idempotency = {}      # (api_key, key) -> (fingerprint, status, body)
             self.clock_offset = 0
             self.frozen_at = None      # the clock's reading while it replays due moments
-            self.config = copy.deepcopy(DEFAULT_CONFIG)
+            self.config = copy.deepcopy(self.defaults)
             self.deliveries = []       # delivery attempt records
             self.pending = {}          # event id -> set of endpoint ids not yet delivered
             self.delayed_outcomes = {} # checkout session id -> "succeeded"/"failed"
@@ -66,10 +73,22 @@ class Store:
 
     def now(self):
         """The emulator's clock: wall time plus whatever the tests advanced it by (or,
-        while an advance replays what fell due, the moment being replayed)."""
+        while an advance replays what fell due, the moment being replayed; or, while a
+        request concerns a test clock's customer, that clock's frozen time)."""
         if self.frozen_at is not None:
             return self.frozen_at
         return int(time.time()) + self.clock_offset
+
+    @contextlib.contextmanager
+    def at(self, when):
+        """Within the block, `now()` reads `when` (None leaves the clock as it is)."""
+        saved = self.frozen_at
+        if when is not None:
+            self.frozen_at = when
+        try:
+            yield
+        finally:
+            self.frozen_at = saved
 
     def seq(self):
         return next(self._seq)

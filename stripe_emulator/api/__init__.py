@@ -5,6 +5,7 @@ import functools
 from flask import Blueprint, current_app, request
 
 from ..errors import InvalidRequest, missing, missing_param
+from ..ops.calendar import clock_of, time_of
 from ..params import EXPANDABLE, decode, validate
 from ..store import PREFIXES, public
 
@@ -21,9 +22,10 @@ def store():
 
 
 def route(rule, methods=("GET",), schema=None, expandable=None):
-    """Register an API endpoint: decode and validate params, hold the store lock, and
-    serve the returned object with the requested expansions. Deletions take no
-    `expand` unless `expandable` (as at Stripe)."""
+    """Register an API endpoint: decode and validate params, hold the store lock, read
+    the time of the test clock the request concerns (if any), and serve the returned
+    object with the requested expansions. Deletions take no `expand` unless
+    `expandable` (as at Stripe)."""
     def decorator(fn):
         @functools.wraps(fn)
         def view(**kwargs):
@@ -32,7 +34,7 @@ def route(rule, methods=("GET",), schema=None, expandable=None):
             params = validate(tree, SCHEMAS[(request.method, rule)])
             expand = params.pop("expand", [])
             st = store()
-            with st.lock:
+            with st.lock, time_of(st, clock=request_clock(st, kwargs, params)):
                 result = fn(st, params, **kwargs)
                 return render(st, result, expand)
         bp.add_url_rule(rule, fn.__name__, view, methods=list(methods))
@@ -42,6 +44,23 @@ def route(rule, methods=("GET",), schema=None, expandable=None):
                                        **(schema or {})}
         return fn
     return decorator
+
+
+# Parameters naming an object whose customer may live on a test clock.
+_REFERENCES = ("customer", "subscription", "invoice", "charge", "payment_intent")
+
+
+def request_clock(st, kwargs, params):
+    """The test clock whose time a request runs at: that of the object in its path or
+    of one it names (a customer, subscription, ...), or the clock a new customer is
+    created on; None for the emulator's own time."""
+    refs = [kwargs.get("ident"), *(params.get(name) for name in _REFERENCES)]
+    for ref in refs:
+        clock = clock_of(st, st.objects.get(ref)) if isinstance(ref, str) else None
+        if clock is not None:
+            return clock
+    ident = params.get("test_clock")
+    return st.get(ident, "test_helpers.test_clock") if isinstance(ident, str) else None
 
 
 def fetch(st, ident, kind, resource=None):
@@ -146,5 +165,6 @@ def register_all(app):
         products_prices,
         subscriptions,
         tax_ids,
+        test_clocks,
     )
     app.register_blueprint(bp)

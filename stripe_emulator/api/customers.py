@@ -2,6 +2,8 @@
 from .. import tax_ids
 from ..errors import InvalidRequest, missing_param
 from ..events import emit, emit_updated
+from ..ops import customers as customer_ops
+from ..ops import test_clocks as test_clock_ops
 from ..params import ADDRESS, LIST, merge_metadata
 from ..shapes import address
 from ..shapes.catalog import deleted
@@ -54,13 +56,18 @@ def _tax_id_data(entries):
     return checked
 
 
-@route("/customers", ["POST"], {**FIELDS, "payment_method": "str", "tax_id_data": [
-    {"type": tax_ids.TYPES, "value": "str"}]})
+@route("/customers", ["POST"], {**FIELDS, "payment_method": "str", "test_clock": "str",
+                                "tax_id_data": [{"type": tax_ids.TYPES, "value": "str"}]})
 def create_customer(st, params):
+    """A customer; with `test_clock` it lives on that clock (created at its frozen
+    time, as everything of its will be)."""
     from ..ops.payments import attach, resolve_pm
     pm_id = params.pop("payment_method", None)
+    clock = params.pop("test_clock", None)
+    if clock:
+        clock = test_clock_ops.fetch(st, clock)["id"]
     new_tax_ids = _tax_id_data(params.pop("tax_id_data", None))
-    cus = st.add(customer_shape(st.now()))
+    cus = st.add(customer_shape(st.now(), test_clock=clock or None))
     settings = params.pop("invoice_settings", None)
     _apply(st, cus, params)
     emit(st, "customer.created", cus)
@@ -94,10 +101,7 @@ def update_customer(st, params, ident):
 
 @route("/customers/<ident>", ["DELETE"])
 def delete_customer(st, params, ident):
-    cus = fetch(st, ident, "customer")
-    cus["deleted"] = True
-    emit(st, "customer.deleted", {k: v for k, v in cus.items() if k != "deleted"})
-    return deleted(cus)
+    return deleted(customer_ops.delete(st, fetch(st, ident, "customer")))
 
 
 @route("/customers", schema={**LIST, "email": "str"})

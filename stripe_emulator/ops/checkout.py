@@ -5,6 +5,7 @@ from ..errors import CardError, InvalidRequest
 from ..events import emit
 from ..shapes.checkout import customer_details
 from ..shapes.customers import customer as customer_shape
+from ..shapes.customers import setup_intent
 from ..shapes.payments import payment_intent
 from . import subscriptions
 from .payments import attach, charge_intent, decline, new_bank_pm, new_card_pm, settle_intent
@@ -87,13 +88,29 @@ def _complete_subscription(st, session, test_card, email, name):
         raise decline(test_card.charge_decline)
     cus = _customer(st, session, email, name, always=True)
     pm = new_card_pm(st, test_card.number, email, name)
-    attach(st, pm, cus)
+    if trial:
+        _save_for_later(st, session, cus, pm)
+    else:  # the first invoice's payment saves it (setup_future_usage=off_session)
+        attach(st, pm, cus)
     lines = [(st.get(li["price"]["id"], "price"), li["quantity"])
              for li in session["_line_items"]]
     sub, inv = subscriptions.start(st, cus, lines, pm, data.get("trial_period_days"),
                                    data.get("metadata"), trial_end=data.get("trial_end"))
     session.update(subscription=sub["id"], invoice=inv["id"],
                    payment_status="no_payment_required" if trial else "paid")
+
+
+def _save_for_later(st, session, cus, pm):
+    """A trial charges nothing now, so Checkout saves the card with a SetupIntent for
+    the charges to come (off-session); the session names it (`setup_intent`), as
+    Stripe's trial sessions do, and it has succeeded by the time the subscription
+    exists, so the subscription has no `pending_setup_intent`."""
+    si = st.add(setup_intent(st.now(), customer=cus["id"]))
+    emit(st, "setup_intent.created", si)
+    attach(st, pm, cus)
+    si.update(payment_method=pm["id"], status="succeeded")
+    emit(st, "setup_intent.succeeded", si)
+    session["setup_intent"] = si["id"]
 
 
 def _complete_setup(st, session, test_card, email, name):

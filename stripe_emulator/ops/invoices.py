@@ -10,6 +10,9 @@ from ..store import snapshot
 from .payments import charge_intent
 
 DAY = 86400
+# Stripe finalizes (and charges) a subscription's renewal draft about an hour after
+# creating it ("Subscription invoices are finalized about one hour after creation").
+FINALIZE_DELAY = 3600
 
 
 def subscription_of(st, inv):
@@ -70,7 +73,8 @@ def draft(st, sub, reason, period, item_lines=True, trial=False, announce=True):
     current period (free during a trial) when `item_lines`. Emits invoice.created
     (unless the caller announces it itself)."""
     customer = st.get(sub["customer"], "customer")
-    inv = invoice_shape(st.now(), st.base_url, customer, sub, reason, period)
+    inv = invoice_shape(st.now(), st.base_url, customer, sub, reason, period,
+                        hosted_invoice_url=None, test_clock=customer["test_clock"])
     lines = inv["lines"]["data"]
     for ii in pending_items(st, sub):  # prorations first, as on Stripe's invoices
         ii["invoice"] = inv["id"]
@@ -90,6 +94,23 @@ def draft(st, sub, reason, period, item_lines=True, trial=False, announce=True):
     return inv
 
 
+def schedule(st, inv):
+    """A renewal draft: finalized and charged `FINALIZE_DELAY` from now."""
+    inv["automatically_finalizes_at"] = st.now() + FINALIZE_DELAY
+    inv["next_payment_attempt"] = inv["automatically_finalizes_at"]
+
+
+def unschedule(inv):
+    inv["automatically_finalizes_at"] = inv["next_payment_attempt"] = None
+
+
+def scheduled_drafts(st, sub):
+    """The subscription's drafts waiting to be finalized, oldest first."""
+    return [inv for inv in reversed(st.all("invoice")) if inv["status"] == "draft"
+            and inv["automatically_finalizes_at"] is not None
+            and (subscription_of(st, inv) or {}).get("id") == sub["id"]]
+
+
 def apply_balance(inv, customer):
     """Stripe's customer credit balance: a negative balance pays toward the invoice, a
     negative total becomes credit. Returns the customer's new balance."""
@@ -107,8 +128,10 @@ def finalize(st, inv):
     old_balance = customer["balance"]
     customer["balance"] = apply_balance(inv, customer)
     customer["next_invoice_sequence"] += 1
+    unschedule(inv)
     inv.update(status="open", effective_at=st.now(), number=f"{customer['invoice_prefix']}"
-               f"-{customer['next_invoice_sequence'] - 1:04d}")
+               f"-{customer['next_invoice_sequence'] - 1:04d}",
+               hosted_invoice_url=f"{st.base_url}/invoices/{inv['id']}")
     inv["status_transitions"]["finalized_at"] = st.now()
     if sub is not None:
         inv["parent"]["subscription_details"]["metadata"] = dict(sub["metadata"])

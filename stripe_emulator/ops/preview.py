@@ -57,11 +57,13 @@ def preview(st, change):
     pending = [invoices.pending_line(ident, ii, ident=new_id("il_tmp"))
                for ii in invoices.pending_items(st, sub)]
     inv = invoice_shape(now, st.base_url, customer, sub, reason, span, ident=ident,
-                        hosted_invoice_url=None)
+                        hosted_invoice_url=None, test_clock=customer["test_clock"])
     inv["lines"]["data"] = pending + prorations.preview_lines(ident, sub, change.prorations) \
         + lines
     if change.prorations:
         inv["parent"]["subscription_details"]["subscription_proration_date"] = change.at
+    if not change.invoice_now:  # charged about an hour after the period's end
+        inv["next_payment_attempt"] = span[1] + invoices.FINALIZE_DELAY
     invoices.set_totals(inv)
     invoices.apply_balance(inv, customer)
     return inv

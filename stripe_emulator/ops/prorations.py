@@ -70,6 +70,7 @@ def create_items(st, sub, specs):
                           quantity=spec["quantity"], subscription_id=sub["id"],
                           subscription_item_id=spec["item"])
         ii["_credited"] = spec["credited"]
+        ii["test_clock"] = sub["test_clock"]
         st.add(ii)
         emit(st, "invoiceitem.created", ii)
         items.append(ii)

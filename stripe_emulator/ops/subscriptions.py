@@ -1,6 +1,7 @@
-"""Subscriptions: start (from Checkout), bill and collect, renew, end. Periods live on
-subscription items (current API). Status moves only through `_after_payment` and
-`cancel`, so a subscription's life can be read in one place."""
+"""Subscriptions: start (from Checkout), bill and collect, retry, end (the renewal is in
+renewals.py). Periods live on subscription items (current API). Status moves only
+through `_after_payment`, `renewals.rollover` (a trial's end) and `cancel`, so a
+subscription's life can be read in few places."""
 import calendar
 import datetime as dt
 
@@ -45,7 +46,8 @@ def start(st, customer, lines, pm, trial_days=None, metadata=None, trial_end=Non
     now = st.now()
     sub = subscription_shape(now, customer["id"], lines[0][0]["currency"],
                              metadata=dict(metadata or {}),
-                             default_payment_method=pm["id"] if pm else None)
+                             default_payment_method=pm["id"] if pm else None,
+                             test_clock=customer["test_clock"])
     if trial_days or trial_end:
         sub.update(status="trialing", trial_start=now,
                    trial_end=trial_end or now + trial_days * DAY)
@@ -108,25 +110,6 @@ def _after_payment(st, sub, inv, paid, automatic=True):
     return final
 
 
-def renew(st, sub):
-    """Start the next period and invoice it (the invoice covers the period just over,
-    as Stripe's `period_start`/`period_end` do). An unpaid subscription's invoices stay
-    drafts, as at Stripe."""
-    before = snapshot(sub)
-    over = period(sub)
-    for item in sub["items"]["data"]:
-        begin = item["current_period_end"]
-        item["current_period_start"] = begin
-        item["current_period_end"] = next_end(begin, item["price"])
-    if sub["status"] == "unpaid":
-        inv = invoices.draft(st, sub, "subscription_cycle", over)
-        inv["auto_advance"] = False
-        sub["latest_invoice"] = inv["id"]
-        emit_updated(st, "customer.subscription.updated", sub, before)
-        return inv
-    return bill(st, sub, "subscription_cycle", over, before)
-
-
 def retry(st, sub, inv):
     """An automatic retry of a failed invoice."""
     return collect(st, sub, inv, snapshot(sub))
@@ -139,7 +122,10 @@ def remind_trial_end(st, sub):
 
 def cancel(st, sub, at=None, comment=None, feedback=None,
            reason="cancellation_requested"):
-    """End the subscription now (or at `at`): customer.subscription.deleted."""
+    """End the subscription now (or at `at`): customer.subscription.deleted. A renewal
+    draft waiting to be charged is no longer scheduled."""
+    for inv in invoices.scheduled_drafts(st, sub):
+        invoices.unschedule(inv)
     sub.update(status="canceled", canceled_at=sub["canceled_at"] or st.now(),
                ended_at=at or st.now())
     details = sub["cancellation_details"]

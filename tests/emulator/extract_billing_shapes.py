@@ -1,5 +1,5 @@
 """Extract the shapes of the billing objects the emulator serves beyond
-tests/data/stripe_shapes.json (invoice items, portal configurations, and the nested
+tests/data/stripe_shapes.json (invoice items, portal configurations, test clocks, and the nested
 hashes subscriptions, prorations, portal flows and tax IDs use) into
 tests/emulator/data/billing_shapes.json, the same way scripts/extract_stripe_shapes.py
 does for the rest, so a fresh clone needs no ../shared.
@@ -13,7 +13,8 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = pathlib.Path(__file__).resolve().parent / "data" / "billing_shapes.json"
 
-TYPES = ["invoiceitem", "billing_portal.configuration"]
+TYPES = ["invoiceitem", "billing_portal.configuration", "test_helpers.test_clock",
+         "deleted_test_helpers.test_clock"]
 NESTED = [
     ("invoice", "parent.subscription_details"),
     ("line_item", "parent.subscription_item_details.proration_details"),

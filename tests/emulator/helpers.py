@@ -54,3 +54,35 @@ def events_of(client, type_):
 
 
 DAY = 86400
+HOUR = 3600  # Stripe charges a renewal about an hour after its rollover
+
+
+def on_clock(client, clock, email="clock@example.com"):
+    """A customer living on a test clock, created as at Stripe (`test_clock`)."""
+    return client.v1.customers.create({"email": email, "test_clock": clock.id})
+
+
+def subscribe_customer(client, control, customer, price, card="4242424242424242",
+                       trial=None):
+    """A subscription of an existing customer through Checkout (completed by the
+    control endpoint, the hosted page's code path: the one step real Stripe test mode
+    would take in a browser); returns it."""
+    data = {"metadata": {"user_id": "7"}}
+    if trial:
+        data["trial_period_days"] = trial
+    session = client.v1.checkout.sessions.create({
+        "mode": "subscription", "customer": customer.id,
+        "line_items": [{"price": price.id, "quantity": 1}],
+        "success_url": "http://127.0.0.1:5000/done", "subscription_data": data})
+    done = control.post(f"/checkout/sessions/{session.id}/complete", {"card": card})
+    return client.v1.subscriptions.retrieve(done["subscription"])
+
+
+def advance_clock(client, clock, frozen_time):
+    """Advance a test clock as against real Stripe: ask, then poll until `ready`."""
+    client.v1.test_helpers.test_clocks.advance(clock.id, {"frozen_time": frozen_time})
+    for _ in range(100):
+        clock = client.v1.test_helpers.test_clocks.retrieve(clock.id)
+        if clock.status == "ready":
+            return clock
+    raise AssertionError(f"test clock {clock.id} is still {clock.status}")

@@ -104,8 +104,15 @@ def test_subscription_mode_with_trial(stripe_client, control):
     assert item.current_period_end == sub.trial_end
     assert sub.latest_invoice.status == "paid" and sub.latest_invoice.amount_paid == 0
     assert sub.latest_invoice.id == done["invoice"]
+    # Nothing is charged now, so Checkout saves the card with a SetupIntent the session
+    # names; it has succeeded, so the subscription has no pending one.
+    si = stripe_client.v1.setup_intents.retrieve(done["setup_intent"])
+    assert (si.status, si.customer, si.usage) == ("succeeded", sub.customer, "off_session")
+    assert si.payment_method == sub.default_payment_method
+    assert sub.pending_setup_intent is None
     assert event_types(stripe_client) == [
-        "customer.created", "payment_method.attached", "customer.subscription.created",
+        "customer.created", "setup_intent.created", "payment_method.attached",
+        "setup_intent.succeeded", "customer.subscription.created",
         "invoice.created", "invoice.finalized", "invoice.paid",
         "invoice.payment_succeeded", "invoice.updated", "checkout.session.completed"]
 

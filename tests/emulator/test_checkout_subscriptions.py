@@ -2,7 +2,7 @@
 and metadata, subscription_data, promotion codes, and the session retrieved with its
 subscription expanded."""
 from .conftest import event_types
-from .helpers import DAY, events_of, monthly_price
+from .helpers import DAY, HOUR, events_of, monthly_price
 
 
 def create(client, price, customer, **subscription_data):
@@ -54,10 +54,13 @@ def test_a_card_that_fails_when_charged_fails_after_the_trial(stripe_client, con
     assert done["status"] == "complete"
     control.post("/clock/advance", {"seconds": 14 * DAY + 60})
     sub = stripe_client.v1.subscriptions.retrieve(done["subscription"])
+    assert sub.status == "active"  # the trial is over; the charge comes in an hour
+    control.post("/clock/advance", {"seconds": HOUR})
+    sub = stripe_client.v1.subscriptions.retrieve(done["subscription"])
     assert sub.status == "past_due"
     failed = events_of(stripe_client, "invoice.payment_failed")[0].data.object
     assert failed.parent.subscription_details.subscription == sub.id
-    assert failed.next_payment_attempt == sub.trial_end + 3 * DAY
+    assert failed.next_payment_attempt == sub.trial_end + HOUR + 3 * DAY
 
 
 def test_subscription_data_trial_end_starts_a_trial_to_that_moment(stripe_client, control):

@@ -135,6 +135,7 @@ def served(stripe_client, control, emulator, receiver):
                                                     "enabled_events": ["*"]})
     post(f"/v1/webhook_endpoints/{ep.id}", method="delete")
     _drive_billing(stripe_client, control, sub, get, post)
+    _drive_test_clock(get, post)
     control.flush()
     return responses, collect(responses, {})
 
@@ -204,6 +205,22 @@ def _drive_billing(stripe_client, control, sub, get, post):
         "customer": sub["customer"], "configuration": config["id"],
         "flow_data[type]": "subscription_cancel",
         "flow_data[subscription_cancel][subscription]": sub["subscription"]})
+
+
+def _drive_test_clock(get, post):
+    """A test clock with a subscribed customer, advanced through a renewal (the
+    invoice.upcoming preview among the events), listed, then deleted."""
+    clock = post("/v1/test_helpers/test_clocks", {"frozen_time": "1800000000",
+                                                  "name": "Shapes"})
+    cus = post("/v1/customers", {"test_clock": clock["id"], "email": "c@example.com"})
+    get(f"/v1/customers/{cus['id']}", **{"expand[]": "test_clock"})
+    post(f"/v1/test_helpers/test_clocks/{clock['id']}/advance",
+         {"frozen_time": "1800003600"})
+    get(f"/v1/test_helpers/test_clocks/{clock['id']}")
+    get("/v1/test_helpers/test_clocks")
+    get("/v1/events", type="invoice.upcoming")
+    post(f"/v1/test_helpers/test_clocks/{clock['id']}", method="delete")
+    get(f"/v1/test_helpers/test_clocks/{clock['id']}")
 
 
 def test_every_served_type_matches_the_fixture_keys(served):

@@ -6,17 +6,17 @@ import pytest
 import stripe
 
 from .conftest import event_types
-from .helpers import DAY, events_of, subscribe
+from .helpers import DAY, HOUR, events_of, subscribe
 
 FAILING = "4000000000000341"  # saves fine, fails whenever charged
 
 
 def failed_renewal(client, control, retry_days=(3, 3, 3)):
-    """A subscription whose first renewal (after a 7-day trial) has just failed;
-    returns (subscription, its open invoice)."""
+    """A subscription whose first renewal (after a 7-day trial; charged an hour after
+    the trial's end) has just failed; returns (subscription, its open invoice)."""
     control.post("/config", {"payment_retry_days": list(retry_days)})
     sub = subscribe(client, control, card=FAILING, trial=7)
-    control.post("/clock/advance", {"seconds": 7 * DAY + 60})
+    control.post("/clock/advance", {"seconds": 7 * DAY + HOUR + 60})
     sub = client.v1.subscriptions.retrieve(sub.id)
     return sub, client.v1.invoices.retrieve(sub.latest_invoice)
 
@@ -39,7 +39,7 @@ def test_a_failed_renewal_makes_the_customer_delinquent_and_paying_clears_it(
         "invoice.updated", "customer.updated", "customer.subscription.updated"]
     updated = events_of(stripe_client, "customer.updated")[-1]
     assert updated.data.previous_attributes.to_dict() == {"delinquent": False}
-    assert updated.created == sub.trial_end  # dated at the failed attempt
+    assert updated.created == sub.trial_end + HOUR  # dated at the failed attempt
     # A failed retry changes nothing more: it is delinquent already.
     control.post("/clock/advance", {"seconds": 3 * DAY})
     assert len(events_of(stripe_client, "invoice.payment_failed")) == 2
@@ -170,7 +170,7 @@ def test_invoice_updated_reports_attempt_count_and_next_attempt(stripe_client, c
     control.post("/config", {"payment_retry_days": [1, 2]})
     sub = subscribe(stripe_client, control, card=FAILING, trial=7)
     control.post("/clock/advance", {"seconds": 30 * DAY})
-    end = sub.trial_end
+    end = sub.trial_end + HOUR  # the first attempt: an hour after the trial's end
     updates = [e for e in events_of(stripe_client, "invoice.updated")
                if e.data.object.billing_reason == "subscription_cycle"]
     assert [(e.data.object.attempt_count, e.data.object.next_payment_attempt)
@@ -190,22 +190,20 @@ def test_a_failed_manual_pay_does_not_move_the_retry_schedule(stripe_client, con
     ("manual payment attempts after the first attempt do not affect the retry
     schedule")."""
     sub, invoice = failed_renewal(stripe_client, control, retry_days=(2, 2))
-    assert (invoice.attempt_count, invoice.next_payment_attempt) == (
-        1, sub.trial_end + 2 * DAY)
+    first = sub.trial_end + HOUR
+    assert (invoice.attempt_count, invoice.next_payment_attempt) == (1, first + 2 * DAY)
     with pytest.raises(stripe.CardError):
         stripe_client.v1.invoices.pay(invoice.id, {"off_session": True})
     failed = events_of(stripe_client, "invoice.payment_failed")[-1]
     assert failed.data.object.id == invoice.id
     assert (failed.data.object.attempt_count, failed.data.object.next_payment_attempt) \
-        == (1, sub.trial_end + 2 * DAY)
+        == (1, first + 2 * DAY)
     after = stripe_client.v1.invoices.retrieve(invoice.id)
-    assert (after.attempt_count, after.next_payment_attempt) == (
-        1, sub.trial_end + 2 * DAY)
+    assert (after.attempt_count, after.next_payment_attempt) == (1, first + 2 * DAY)
     assert stripe_client.v1.subscriptions.retrieve(sub.id).status == "past_due"
     control.post("/clock/advance", {"seconds": 2 * DAY})
     after = stripe_client.v1.invoices.retrieve(invoice.id)
-    assert (after.attempt_count, after.next_payment_attempt) == (
-        2, sub.trial_end + 4 * DAY)
+    assert (after.attempt_count, after.next_payment_attempt) == (2, first + 4 * DAY)
 
 
 def test_canceled_after_the_schedule_and_still_delinquent(stripe_client, control):
@@ -222,7 +220,7 @@ def test_canceled_after_the_schedule_and_still_delinquent(stripe_client, control
     assert ended.status == "canceled"
     assert ended.cancellation_details.reason == "payment_failed"
     deleted = events_of(stripe_client, "customer.subscription.deleted")
-    assert [e.created for e in deleted] == [sub.trial_end + 2 * DAY]
+    assert [e.created for e in deleted] == [sub.trial_end + HOUR + 2 * DAY]
     assert stripe_client.v1.invoices.retrieve(invoice.id).status == "open"
     assert stripe_client.v1.customers.retrieve(sub.customer).delinquent is True
     assert delinquency_changes(stripe_client, sub.customer) == [(False, True)]

@@ -87,6 +87,12 @@ OPERATIONS = {
     ("GET", "/subscriptions/<ident>"): "SubscriptionRetrieveParams",
     ("POST", "/subscriptions/<ident>"): "SubscriptionUpdateParams",
     ("DELETE", "/subscriptions/<ident>"): "SubscriptionCancelParams",
+    ("GET", "/test_helpers/test_clocks"): "test_helpers.TestClockListParams",
+    ("GET", "/test_helpers/test_clocks/<ident>"): "test_helpers.TestClockRetrieveParams",
+    ("POST", "/test_helpers/test_clocks"): "test_helpers.TestClockCreateParams",
+    ("POST", "/test_helpers/test_clocks/<ident>/advance"):
+        "test_helpers.TestClockAdvanceParams",
+    ("DELETE", "/test_helpers/test_clocks/<ident>"): "test_helpers.TestClockDeleteParams",
     ("GET", "/webhook_endpoints"): "WebhookEndpointListParams",
     ("GET", "/webhook_endpoints/<ident>"): "WebhookEndpointRetrieveParams",
     ("POST", "/webhook_endpoints"): "WebhookEndpointCreateParams",

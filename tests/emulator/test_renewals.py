@@ -1,14 +1,15 @@
 """The clock (`POST /_emulator/clock/advance`): trial reminders exactly three days
-before a trial ends, renewal invoices draft → finalized → paid or failed, retries on
-the configured schedule, then canceled or unpaid; subscriptions set to cancel end at
-their period end. Invoices name their subscription under parent.subscription_details."""
+before a trial ends, renewal invoices draft (at the period's end) → finalized → paid or
+failed (an hour later), retries on the configured schedule, then canceled or unpaid;
+subscriptions set to cancel end at their period end. Invoices name their subscription
+under parent.subscription_details. (Event by event, on test clocks: test_calendar.py.)"""
 from .conftest import event_types
-from .helpers import DAY, events_of, subscribe
+from .helpers import DAY, HOUR, events_of, subscribe
 
-RENEWAL_PAID = ["invoice.created", "invoice.finalized", "payment_intent.created",
-                "charge.succeeded", "payment_intent.succeeded", "invoice.paid",
-                "invoice.payment_succeeded", "invoice_payment.paid", "invoice.updated",
-                "customer.subscription.updated"]
+RENEWAL_PAID = ["customer.subscription.updated", "invoice.created", "invoice.finalized",
+                "payment_intent.created", "charge.succeeded", "payment_intent.succeeded",
+                "invoice.paid", "invoice.payment_succeeded", "invoice_payment.paid",
+                "invoice.updated"]
 
 
 def invoice_events(client):
@@ -30,7 +31,7 @@ def test_a_trial_ends_with_a_paid_first_invoice(stripe_client, control):
     sub = subscribe(stripe_client, control, trial=14)
     first = stripe_client.v1.invoices.retrieve(sub.latest_invoice)
     assert first.amount_paid == 0 and first.status == "paid"
-    control.post("/clock/advance", {"seconds": 14 * DAY + 60})
+    control.post("/clock/advance", {"seconds": 14 * DAY + HOUR + 60})
     sub = stripe_client.v1.subscriptions.retrieve(sub.id)
     assert sub.status == "active"
     invoice = stripe_client.v1.invoices.retrieve(sub.latest_invoice)
@@ -42,7 +43,7 @@ def test_a_trial_ends_with_a_paid_first_invoice(stripe_client, control):
 def test_a_renewal_goes_draft_finalized_paid(stripe_client, control):
     sub = subscribe(stripe_client, control)
     end = sub["items"].data[0].current_period_end
-    control.post("/clock/advance", {"seconds": end - sub.created + 60})
+    control.post("/clock/advance", {"seconds": end - sub.created + HOUR + 60})
     events = invoice_events(stripe_client)[-5:]
     assert [(e.type, e.data.object.status) for e in events] == [
         ("invoice.created", "draft"), ("invoice.finalized", "open"),
@@ -70,7 +71,8 @@ def test_a_failed_renewal_is_retried_on_schedule_then_canceled(stripe_client, co
     sub = subscribe(stripe_client, control, card="4000000000000341", trial=7)
     control.post("/clock/advance", {"seconds": 30 * DAY})
     failures = events_of(stripe_client, "invoice.payment_failed")
-    assert [e.created - sub.trial_end for e in failures] == [0, DAY, 3 * DAY]
+    assert [e.created - sub.trial_end for e in failures] == [
+        HOUR, HOUR + DAY, HOUR + 3 * DAY]
     assert [e.data.object.next_payment_attempt for e in failures][-1] is None
     sub = stripe_client.v1.subscriptions.retrieve(sub.id)
     assert sub.status == "canceled"

@@ -5,7 +5,7 @@ import pytest
 import stripe
 
 from .conftest import event_types
-from .helpers import DAY, events_of, monthly_price, subscribe
+from .helpers import DAY, HOUR, events_of, monthly_price, subscribe
 
 
 def period(sub):
@@ -58,7 +58,7 @@ def test_create_prorations_leaves_pending_items_for_the_next_invoice(
     assert previous.data.previous_attributes["items"]["data"][0]["price"]["id"] == \
         prices["monthly"].id
     # The renewal bills the prorations with the new price's next period.
-    control.post("/clock/advance", {"seconds": period(sub)[1] - at + 60})
+    control.post("/clock/advance", {"seconds": period(sub)[1] - at + HOUR + 60})
     renewed = stripe_client.v1.subscriptions.retrieve(sub.id)
     invoice = stripe_client.v1.invoices.retrieve(renewed.latest_invoice)
     assert invoice.billing_reason == "subscription_cycle" and invoice.status == "paid"
@@ -119,7 +119,7 @@ def test_a_switch_during_a_trial_keeps_the_trial(stripe_client, control, prices)
     assert period(updated) == (sub.trial_start, sub.trial_end)
     assert updated.latest_invoice == sub.latest_invoice
     assert stripe_client.v1.invoice_items.list().data == []
-    control.post("/clock/advance", {"seconds": 14 * DAY + 60})
+    control.post("/clock/advance", {"seconds": 14 * DAY + HOUR + 60})
     after = stripe_client.v1.subscriptions.retrieve(sub.id)
     assert after.status == "active"
     assert stripe_client.v1.invoices.retrieve(after.latest_invoice).amount_paid == 7000
@@ -179,7 +179,7 @@ def test_switching_annual_to_monthly_credits_the_customer(stripe_client, control
     assert invoice.total == 700 + credit and invoice.amount_due == 0
     customer = stripe_client.v1.customers.retrieve(sub.customer)
     assert customer.balance == invoice.ending_balance == 700 + credit
-    control.post("/clock/advance", {"seconds": period(updated)[1] - at + 60})
+    control.post("/clock/advance", {"seconds": period(updated)[1] - at + HOUR + 60})
     renewal = stripe_client.v1.invoices.retrieve(
         stripe_client.v1.subscriptions.retrieve(sub.id).latest_invoice)
     assert renewal.starting_balance == customer.balance and renewal.amount_due == 0

@@ -4,7 +4,7 @@ import requests
 import stripe
 
 from .conftest import event_types
-from .helpers import monthly_price, subscription_session
+from .helpers import HOUR, monthly_price, subscription_session
 
 
 def subscribe(stripe_client, control, card="4242424242424242", trial=None, price=None):
@@ -61,7 +61,7 @@ def test_switch_to_annual_restarts_the_period_and_bills(stripe_client, control):
 def test_renewal_when_the_clock_passes_the_period_end(stripe_client, control):
     sub = subscribe(stripe_client, control)
     end = sub["items"].data[0].current_period_end
-    control.post("/clock/advance", {"seconds": end - sub.created + 60})
+    control.post("/clock/advance", {"seconds": end - sub.created + HOUR + 60})
     sub = stripe_client.v1.subscriptions.retrieve(sub.id)
     assert sub["items"].data[0].current_period_start == end
     invoices = stripe_client.v1.invoices.list({"subscription": sub.id}).data
@@ -74,7 +74,8 @@ def test_trial_ends_then_failing_card_goes_past_due(stripe_client, control):
     sub = subscribe(stripe_client, control, card="4000000000000341", trial=14)
     assert sub.status == "trialing"
     control.post("/clock/advance", {"seconds": 12 * 86400})
-    assert event_types(stripe_client)[-1] == "customer.subscription.trial_will_end"
+    assert event_types(stripe_client)[-2:] == ["customer.subscription.trial_will_end",
+                                               "invoice.upcoming"]
     control.post("/clock/advance", {"seconds": 3 * 86400})
     sub = stripe_client.v1.subscriptions.retrieve(sub.id)
     assert sub.status == "past_due"
@@ -126,7 +127,7 @@ def test_hosted_invoice_page(stripe_client, control):
 
 def test_failed_renewal_is_retried_then_the_subscription_ends(stripe_client, control):
     sub = subscribe(stripe_client, control, card="4000000000000341", trial=7)
-    control.post("/clock/advance", {"seconds": 7 * 86400 + 60})
+    control.post("/clock/advance", {"seconds": 7 * 86400 + HOUR + 60})
     invoice = stripe_client.v1.invoices.retrieve(
         stripe_client.v1.subscriptions.retrieve(sub.id).latest_invoice)
     assert invoice.attempt_count == 1 and invoice.next_payment_attempt
