@@ -6,10 +6,10 @@ import time
 import pytest
 import stripe
 
-from app.timeline import timeline_for
 from app.auth.models import User
 from app.billing import gateway
 from app.extensions import db
+from app.timeline import timeline_for
 from tests.stripe_objects import event, new_id
 from tests.subscription_helpers import (
     DAY,
