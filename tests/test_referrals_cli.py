@@ -149,7 +149,7 @@ class TestStripeRefusal:
                                 created=t)).status_code == 200
         line = one_line_failure(grant(runner, erin.email, "10"))
         # Stripe's side in the operator's words, then ours.
-        assert line.startswith("Error: Stripe request failed: update subscription sub_")
+        assert line.startswith("Error: Stripe request failed: retrieve subscription sub_")
         assert line.endswith("(ConnectionError). No credit was granted.")
         assert credit_until(app, erin.email) is None
         assert ledger(app, erin.email) == []
