@@ -61,9 +61,10 @@ def _on(st, obj, clock_id):
 def _next_due(st, clock_id, target):
     """The earliest (moment, rank, action) at or before `target`, or None."""
     dues = []
+    waiting = _invoices_waiting(st)
     for sub in st.all("subscription"):
         if _on(st, sub, clock_id):
-            dues.extend(_subscription_dues(st, sub))
+            dues.extend(_subscription_dues(st, sub, waiting.get(sub["id"], [])))
     for session in st.all("checkout.session"):
         if session["status"] == "open" and _on(st, session, clock_id):
             dues.append((session["expires_at"], EXPIRE,
@@ -72,7 +73,20 @@ def _next_due(st, clock_id, target):
     return min(dues, key=lambda d: d[:2]) if dues else None
 
 
-def _subscription_dues(st, sub):
+def _invoices_waiting(st):
+    """Subscription id -> its invoices with a moment ahead (a draft to finalize, an
+    open one to retry), oldest first: one pass, however many subscriptions."""
+    waiting = {}
+    for inv in reversed(st.all("invoice")):
+        if inv["automatically_finalizes_at"] is not None or (
+                inv["status"] == "open" and inv["next_payment_attempt"] is not None):
+            sub = invoices.subscription_of(st, inv)
+            if sub is not None:
+                waiting.setdefault(sub["id"], []).append(inv)
+    return waiting
+
+
+def _subscription_dues(st, sub, waiting):
     if sub["status"] in (*subs.ENDED, "incomplete"):
         return []
     dues = []
@@ -82,11 +96,11 @@ def _subscription_dues(st, sub):
     upcoming = renewals.upcoming_at(st, sub)
     if upcoming is not None:
         dues.append((upcoming, UPCOMING, lambda: renewals.announce_upcoming(st, sub)))
-    for inv in invoices.scheduled_drafts(st, sub):
-        dues.append((inv["automatically_finalizes_at"], FINALIZE,
-                     lambda i=inv: renewals.finalize_and_charge(st, sub, i)))
-    for inv in invoices.open_invoices(st, sub):
-        if inv["next_payment_attempt"] is not None:
+    for inv in waiting:
+        if inv["status"] == "draft":
+            dues.append((inv["automatically_finalizes_at"], FINALIZE,
+                         lambda i=inv: renewals.finalize_and_charge(st, sub, i)))
+        else:
             dues.append((inv["next_payment_attempt"], RETRY,
                          lambda i=inv: subs.retry(st, sub, i)))
     end = subs.period(sub)[1]

@@ -165,3 +165,24 @@ def test_each_clock_keeps_its_own_time(stripe_client, control, clock):
         .current_period_start == START
     assert stripe_client.v1.test_helpers.test_clocks.retrieve(other.id).frozen_time \
         == START
+
+
+def test_the_hosted_pages_act_at_the_clocks_time(stripe_client, control, clock):
+    import requests
+
+    customer = on_clock(stripe_client, clock)
+    session = stripe_client.v1.checkout.sessions.create({
+        "mode": "subscription", "customer": customer.id,
+        "line_items": [{"price": monthly_price(stripe_client).id, "quantity": 1}],
+        "success_url": "http://127.0.0.1:5000/done"})
+    assert (session.created, session.expires_at) == (START, START + DAY)
+    paid = requests.post(session.url, data={"payment": "4242424242424242"},
+                         allow_redirects=False)
+    assert paid.status_code == 303
+    sub = stripe_client.v1.subscriptions.retrieve(
+        stripe_client.v1.checkout.sessions.retrieve(session.id).subscription)
+    assert sub.created == START
+    advance_clock(stripe_client, clock, START + 3 * DAY)
+    portal = stripe_client.v1.billing_portal.sessions.create({"customer": customer.id})
+    requests.post(f"{portal.url}/subscriptions/{sub.id}", data={"action": "cancel"})
+    assert stripe_client.v1.subscriptions.retrieve(sub.id).canceled_at == START + 3 * DAY
