@@ -101,6 +101,7 @@ def schedule(st, inv):
 
 
 def unschedule(inv):
+    """No automatic finalization (or attempt) ahead: finalized, or its subscription over."""
     inv["automatically_finalizes_at"] = inv["next_payment_attempt"] = None
 
 

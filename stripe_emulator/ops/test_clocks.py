@@ -13,6 +13,7 @@ KIND = "test_helpers.test_clock"
 
 
 def create(st, frozen_time, name=None):
+    """A new clock, created in the emulator's own time: test_helpers.test_clock.created."""
     clock = st.add(test_clock_shape(st.now(), frozen_time, name))
     emit(st, f"{KIND}.created", clock)
     return clock
@@ -62,10 +63,12 @@ def advance_limit(st, clock):
 
 
 def customers_of(st, clock):
+    """The clock's (undeleted) customers."""
     return [c for c in st.all("customer") if c["test_clock"] == clock["id"]]
 
 
 def live_subscriptions(st, clock):
+    """The subscriptions of the clock's customers that have not ended."""
     ids = {c["id"] for c in customers_of(st, clock)}
     return [s for s in st.all("subscription")
             if s["customer"] in ids and s["status"] not in subs.ENDED]
