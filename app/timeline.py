@@ -24,6 +24,12 @@ from app.subscriptions.models import LIVE, Subscription, SubscriptionStatus
 
 S = SubscriptionStatus
 
+# Stripe makes a renewal's invoice when the period (or trial) ends and finalizes and charges
+# it about an hour later; its upcoming invoice says so (`next_payment_attempt`). The date
+# a user is told they pay is that one: a period ending late in the evening is paid the
+# next morning.
+CHARGED_AFTER = timedelta(hours=1)
+
 
 @dataclass(frozen=True)
 class Source:
@@ -38,7 +44,8 @@ class Source:
 class NextCharge:
     """The subscription's next payment, as Stripe's upcoming invoice will ask for it."""
 
-    at: datetime
+    at: datetime  # when Stripe charges it
+    due: datetime  # when the period (or trial, or credit) it follows ends
     amount: int
     currency: str
     plan: str
@@ -106,7 +113,8 @@ class Timeline:
             "credit_days": self.credit_days,
             "credit_until": _iso(self.credit_until),
             "next_charge": None if charge is None else {
-                "at": charge.at.isoformat(), "amount": charge.amount,
+                "at": charge.at.isoformat(), "due": charge.due.isoformat(),
+                "amount": charge.amount,
                 "currency": charge.currency, "plan": charge.plan, "first": charge.first,
                 "credit_days": charge.credit_days},
             "payment_overdue_until": _iso(self.payment_overdue_until),
@@ -210,7 +218,8 @@ def _subscription_part(sub: Subscription, now: datetime) -> dict:
             "credit_days": credit,
             "source": Source("subscription", f"Subscription: {label}", ends)}
     if not sub.cancel_at_period_end:
-        part["next_charge"] = NextCharge(at=ends, amount=sub.amount, currency=sub.currency,
+        part["next_charge"] = NextCharge(at=ends + CHARGED_AFTER, due=ends,
+                                         amount=sub.amount, currency=sub.currency,
                                          plan=sub.plan_label, first=paid_until is None,
                                          credit_days=credit)
     return part
@@ -226,21 +235,20 @@ def _sentence(t: Timeline) -> str:
         if t.credit_until is not None:
             return f"Your referral credit gives you Premium until {day(t.credit_until)}."
         return "You are on the free Starter plan."
+    plan = sub.plan_label
     if t.state == "incomplete":
-        return "Your first payment is waiting to be confirmed." + also
+        return f"{plan}, waiting for the first payment to be confirmed." + also
     if t.state == "past_due":
         if t.payment_overdue_until is not None and t.now < t.payment_overdue_until:
-            return (f"Your last payment did not go through. You keep Premium until "
-                    f"{day(t.payment_overdue_until)}; update your card before then to keep "
-                    "it." + also)
-        return "Your last payment did not go through. Update your card to get Premium back." \
-            + also
+            return (f"{plan}, payment overdue: Premium is kept until "
+                    f"{day(t.payment_overdue_until)} while the card is fixed." + also)
+        return f"{plan}, payment overdue: Premium is paused until the card is fixed." + also
     if t.state == "cancelling":
         if t.trial_until is not None and t.paid_until is None and not t.credit_days:
-            return (f"Cancelled: your free trial ends on {day(sub.access_until)} and the "
-                    "subscription does not start. Nothing will be charged." + also)
-        return (f"Cancelled: Premium ends on {day(sub.access_until)}. Nothing more will be "
-                "charged." + also)
+            return (f"{plan}, cancelled: the free trial ends on {day(sub.access_until)} and "
+                    "nothing will be charged." + also)
+        return (f"{plan}, cancelled: Premium ends on {day(sub.access_until)} and nothing "
+                "more will be charged." + also)
     assert charge is not None
     pay = (f"{'first' if charge.first else 'next'} payment of "
            f"{format_money(charge.amount, charge.currency)} on {day(charge.at)}")
@@ -250,9 +258,9 @@ def _sentence(t: Timeline) -> str:
         if t.credit_days and t.trial_until is not None:
             return (f"{sub.plan_label}, free trial until {day(t.trial_until)}, then "
                     f"{credit}; {pay}." + also)
-        return f"{sub.plan_label}, free trial until {day(charge.at)}; {pay}." + also
+        return f"{sub.plan_label}, free trial until {day(charge.due)}; {pay}." + also
     if t.state == "credit":
-        return (f"{sub.plan_label}, covered by {credit} until {day(charge.at)}; {pay}."
+        return (f"{sub.plan_label}, covered by {credit} until {day(charge.due)}; {pay}."
                 + also)
     assert t.paid_until is not None
     if t.credit_days:

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.referrals.credit import grant_credit
 from app.referrals.models import CreditEntry, CreditReason, Referral
 from app.subscriptions.models import Subscription
+from app.timeline import CHARGED_AFTER
 from tests.test_subscriptions_pages import pay
 
 DAY = timedelta(days=1)
@@ -240,7 +241,8 @@ def test_subscribing_while_holding_credit_is_first_charged_when_it_runs_out(
             params={"subscription": row.stripe_subscription_id}).data
     assert invoice.amount_paid == 0  # nothing charged today
     page = client.get("/settings").get_data(as_text=True)
-    assert f"Next payment on {until:%-d %B %Y} (includes 30 days of referral credit)" in page
+    assert (f"Next payment on {until + CHARGED_AFTER:%-d %B %Y} (includes 30 days of referral "
+            "credit)") in page
     assert "free trial" not in page.lower()
 
 

@@ -19,6 +19,7 @@ from app.subscriptions.models import (
     SubscriptionCheckout,
     SubscriptionStatus,
 )
+from app.timeline import CHARGED_AFTER
 from tests.conftest import PASSWORD, csrf_token
 from tests.stripe_objects import new_id
 
@@ -270,7 +271,7 @@ def test_monthly_paid_is_active_at_once_on_return(app, client, alice, emu):
     sub = the_subscription(app)
     assert sub.status is SubscriptionStatus.ACTIVE and sub.interval == "month"
     assert "Premium (monthly)" in page and ">Active</span>" in page
-    assert f"Renews on {day(sub.current_period_end)} for £7.00." in page
+    assert f"Renews on {day(sub.current_period_end + CHARGED_AFTER)} for £7.00." in page
 
 
 def test_annual_trial_shows_the_days_left_and_the_first_payment(app, client, alice, emu):
@@ -280,7 +281,7 @@ def test_annual_trial_shows_the_days_left_and_the_first_payment(app, client, ali
     assert sub.status is SubscriptionStatus.TRIALING
     assert "Your free trial has started" in page
     assert (f"14 days left in your free trial</strong>; first payment of £70.00 on "
-            f"{day(sub.trial_end)}.") in page
+            f"{day(sub.trial_end + CHARGED_AFTER)}.") in page
     assert "Premium (annual)" in page and ">Free trial</span>" in page
 
 
@@ -301,7 +302,7 @@ def test_a_subscriber_with_gold_sees_the_subscription_first(app, client, make_us
     add_subscription(app, gold, status="active")
     login(gold)
     page = client.get("/pricing").get_data(as_text=True)
-    assert "You are subscribed: Premium (monthly), active." in page
+    assert "You are subscribed: Premium (monthly), paid to " in page
     assert "Your Gold level includes Premium too" in page and 'href="/settings"' in page
 
 

@@ -17,6 +17,7 @@ from app.subscriptions.models import (
     SubscriptionCheckout,
     SubscriptionStatus,
 )
+from app.timeline import CHARGED_AFTER
 from tests.conftest import csrf_token
 from tests.stripe_objects import new_id
 from tests.test_subscriptions_pages import (  # noqa: F401  (fixtures and helpers)
@@ -52,7 +53,7 @@ def test_switch_monthly_to_annual_previews_the_charge_then_changes_the_plan(app,
     assert sub.interval == "year" and sub.amount == 7000 and sub.status.value == "active"
     page = squashed(client.get("/settings").get_data(as_text=True))
     assert "You are now on Premium (annual)." in page
-    assert f"Renews on {day(sub.current_period_end)} for £70.00." in page
+    assert f"Renews on {day(sub.current_period_end + CHARGED_AFTER)} for £70.00." in page
     assert "Switch to monthly billing" in page
 
 
@@ -82,6 +83,7 @@ def test_switch_to_the_current_plan_is_refused(app, client, alice, emu):
 def test_cancel_confirmation_then_cancel_then_resume(app, client, alice, emu):
     pay(client, emu, "monthly")
     ends = day(the_subscription(app).current_period_end)
+    charged = day(the_subscription(app).current_period_end + CHARGED_AFTER)
     confirm = squashed(client.get("/subscriptions/cancel").get_data(as_text=True))
     assert f"You keep Premium until <strong>{ends}</strong>" in confirm
     assert "nothing more is charged" in confirm
@@ -96,7 +98,7 @@ def test_cancel_confirmation_then_cancel_then_resume(app, client, alice, emu):
 
     post_action(client, "/subscriptions/resume")
     page = squashed(client.get("/settings").get_data(as_text=True))
-    assert "Your subscription continues" in page and f"Renews on {ends}" in page
+    assert "Your subscription continues" in page and f"Renews on {charged}" in page
     assert not the_subscription(app).cancel_at_period_end
     # A second resume is refused with a sentence, not an error page.
     post_action(client, "/subscriptions/resume")
@@ -160,7 +162,7 @@ def test_history_lists_past_subscriptions(app, client, alice):
     add_subscription(app, alice, status="active", days_ago=3)
     page = squashed(client.get("/settings").get_data(as_text=True))
     assert "Past subscriptions" in page
-    history = page.split('id="history-heading"', 1)[1]
+    history = page.split('id="history-heading"', 1)[1].split("</section>", 1)[0]
     assert "Premium (annual)" in history and ">Cancelled</span>" in history
     assert "Premium (monthly)" not in history  # the current one is above, not in history
 

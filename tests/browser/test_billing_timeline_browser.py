@@ -268,9 +268,11 @@ def test_past_due_warns_until_the_grace_end(app, site, page, client, emu, alice,
     assert (failed["status"], failed["amount_due"]) == ("open", 7000)
     grace_end = day(failed["created"] + GRACE_DAYS * DAY)
     seen = visit(page, site, shots="past-due" if SHOTS else None)
-    warning = (f"Your last payment did not go through. You keep Premium until {grace_end}; "
+    warning = (f"Your last payment didn't go through. You keep Premium until {grace_end}: "
                "update your card before then to keep it.")
-    assert warning in seen.pricing and warning in seen.premium
+    assert warning in seen.pricing_pages and warning in seen.premium  # the site-wide warning
+    said = f"Premium (annual), payment overdue: Premium is kept until {grace_end}"
+    assert said in seen.pricing and said in seen.premium
     assert ("Your last payment did not go through. You keep Premium until "
             f"{grace_end}; update your card before then to keep it.") in seen.plan
     assert "Payment overdue" in seen.plan
@@ -286,8 +288,9 @@ def test_cancelling(app, site, page, client, emu, alice):
         upcoming(app)
     assert "invoice_upcoming_none" in nothing.value.operator_message
     seen = visit(page, site)
-    said = f"Cancelled: Premium ends on {ends}. Nothing more will be charged."
-    assert said in seen.pricing and said in seen.premium and seen.plan_when == said
+    said = f"Premium (monthly), cancelled: Premium ends on {ends} and nothing more will be charged."
+    assert said in seen.pricing and said in seen.premium
+    assert seen.plan_when == f"Cancelled: Premium ends on {ends}. Nothing more will be charged."
     assert_no_next_payment(seen)
 
 
@@ -318,13 +321,13 @@ def test_gold_with_a_subscription(app, site, page, client, emu, alice, runner):
 def test_a_month_that_ends_in_the_last_hour_of_a_day_is_charged_the_next_day(
         app, site, page, client, emu, alice, app_clock):
     """Stripe charges a renewal about an hour after the period ends: subscribed at 23:30
-    UTC, the payment is taken at 00:30 the next day, and the pages should say that day.
-    Today they name the period's last day (the timeline's `next_charge.at` is the period
-    end), one day before Stripe's `next_payment_attempt`."""
+    UTC, the payment is taken at 00:30 the next day, and the pages name that day as the
+    payment's (and the day before as the end of the paid month)."""
     set_time_of_day(emu, app_clock, DAY - 30 * 60)
     subscribed(client, emu, "monthly")
     period_end = stripe_subscription(app)["items"]["data"][0]["current_period_end"]
     due = stripe_due(app)
     assert due.on == day(period_end + 3600) != day(period_end)  # what Stripe says
     seen = visit(page, site)
-    assert_states_next_payment(seen, due)
+    assert_states_next_payment(seen, due, day(period_end))
+    assert f"paid to {day(period_end)}; next payment of £7.00 on {due.on}" in seen.pricing

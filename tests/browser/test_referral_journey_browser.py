@@ -15,6 +15,7 @@ from app.auth.models import User
 from app.extensions import db
 from app.subscriptions.checkout import WAIVER_TEXT
 from app.subscriptions.models import Subscription
+from app.timeline import CHARGED_AFTER
 from tests.browser.test_subscriptions_browser import pay_on_checkout
 from tests.browser.test_upgrades_browser import log_in
 from tests.conftest import PASSWORD
@@ -69,7 +70,7 @@ def test_a_shared_link_gives_both_45_days_and_moves_bobs_next_payment(
     assert bob_until is not None
 
     bob.reload()
-    next_payment = datetime.fromtimestamp(sub["trial_end"], UTC)
+    next_payment = datetime.fromtimestamp(sub["trial_end"], UTC) + CHARGED_AFTER
     expect(bob.locator(".plan-when")).to_contain_text(
         f"Next payment on {day(next_payment)} (includes 45 days of referral credit)")
     expect(bob.get_by_text("+45 days on your account")).to_be_visible()

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from app.extensions import db
 from app.subscriptions.checkout import WAIVER_TEXT, WAIVER_VERSION
 from app.subscriptions.models import CancellationWaiver, Subscription, SubscriptionCheckout
+from app.timeline import CHARGED_AFTER
 from tests.browser.layout import layout_problems
 from tests.browser.test_upgrades_browser import log_in
 
@@ -80,7 +81,8 @@ def test_annual_trial_then_first_invoice_paid(app, site, page, emu, make_user):
     expect(plan.locator(".status")).to_have_text("Free trial")
     sub = the_subscription(app)
     expect(page.locator(".plan-when")).to_have_text(re.compile(
-        rf"14 days left in your free trial; first payment of £70\.00 on {day(sub.trial_end)}"))
+        rf"14 days left in your free trial; first payment of £70\.00 on "
+        rf"{day(sub.trial_end + CHARGED_AFTER)}"))
     assert layout_problems(page) == []
 
     move_clock(emu, 14 * DAY + 3600)  # past the trial: the first invoice is paid
@@ -90,7 +92,7 @@ def test_annual_trial_then_first_invoice_paid(app, site, page, emu, make_user):
     assert sub.current_period_end - sub.trial_end == timedelta(days=365)
     expect(plan.locator(".status")).to_have_text("Active")
     expect(page.locator(".plan-when")).to_have_text(
-        re.compile(rf"Renews on {day(sub.current_period_end)} for £70\.00"))
+        re.compile(rf"Renews on {day(sub.current_period_end + CHARGED_AFTER)} for £70\.00"))
 
 
 def test_monthly_needs_the_tick_box_then_pays_at_once(app, site, page, emu, emulator,
@@ -163,7 +165,8 @@ def test_switch_and_cancel_from_settings(app, site, page, emu, make_user):
     expect(page.locator(".plan-when")).to_have_text(
         re.compile(rf"Cancelled: Premium ends on {ends}\."))
     page.get_by_role("button", name="Resume subscription").click()
-    expect(page.locator(".plan-when")).to_have_text(re.compile(rf"Renews on {ends}"))
+    charged = day(the_subscription(app).current_period_end + CHARGED_AFTER)
+    expect(page.locator(".plan-when")).to_have_text(re.compile(rf"Renews on {charged}"))
 
 
 def test_subscription_pages_fit_a_phone(app, site, browser, emu, make_user, client, login):
