@@ -3,6 +3,7 @@ endpoint in orders Stripe allows, never charge twice, never lose a conversion, n
 retry that cannot succeed; and the pages say what Stripe holds."""
 
 import json
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,6 +26,7 @@ from tests.test_referrals_credit import (  # noqa: F401  (fixture)
 )
 from tests.test_subscriptions_pages import (
     pay,
+    post_action,
     session_id_of,
     squashed,
     subscribe,
@@ -297,3 +299,55 @@ def test_an_invoice_of_another_customer_does_not_touch_a_subscription(
     with app.app_context():
         row = db.session.scalar(sa.select(Subscription))
         assert row.status.value == "active" and row.payment_failed_at is None
+
+
+# --- Finding 4: a failed renewal in Stripe's real order still starts dunning --------------
+
+@pytest.mark.parametrize("order", ["stripe", "reversed", "shuffled"])
+def test_a_failed_trial_end_in_stripes_calendar_starts_dunning_in_any_order(
+        app, client, emu, post_event, make_user, login, synced_catalog, app_clock,  # noqa: F811
+        order):
+    """At Stripe the trial ends in two moments: the rollover (the subscription becomes
+    active, its invoice a draft) and, an hour later, the declined charge
+    (`invoice.payment_failed`, then the subscription past due). Delivered with those
+    dates, in Stripe's order or any other, the app is past due and dunning starts: the
+    e-mail and the grace end are queued once."""
+    from app.outbox.models import Job
+
+    login(make_user("gina"))
+    session_id = session_id_of(subscribe(client, "annual"))
+    emu("POST", f"checkout/sessions/{session_id}/complete", card="4000000000000341")
+    client.get(f"/subscriptions/return?session_id={session_id}")
+    started = {e["id"] for e in all_events(app)}
+    emu("POST", "clock/advance", seconds=14 * DAY + 30 * 60)  # rolled over, not charged
+    app_clock(emu)
+    # Between the two moments she cancels and changes her mind: our row holds Stripe's
+    # subscription as of now, newer than the invoice made at the rollover.
+    for action in ("/subscriptions/cancel", "/subscriptions/resume"):
+        assert post_action(client, action).status_code == 303
+    emu("POST", "clock/advance", seconds=DAY)
+    calendar = [e for e in all_events(app) if e["id"] not in started]
+    kinds = [e["type"] for e in calendar]
+    rollover = calendar[kinds.index("customer.subscription.updated")]
+    failed = calendar[kinds.index("invoice.payment_failed")]
+    assert failed["created"] - rollover["created"] >= 3600  # charged an hour later
+
+    deliveries = {"stripe": calendar, "reversed": calendar[::-1],
+                  "shuffled": random.Random(19).sample(calendar, len(calendar))}[order]
+    for sent in deliveries + deliveries[:3]:  # and a few duplicates
+        assert post_event(sent).status_code == 200
+    with app.app_context():
+        row = db.session.scalar(sa.select(Subscription))
+        assert row.status.value == "past_due"
+        keys = [job.key for job in db.session.scalars(sa.select(Job).order_by(Job.id))]
+    assert [k for k in keys if "payment_failed" in k] == \
+        [f"email:payment_failed:{failed['data']['object']['id']}:{row.user_id}"]
+    assert len([k for k in keys if k.startswith("grace-end:")]) == 1
+
+
+def all_events(app) -> list[dict]:
+    """Every event the emulator holds, oldest first (Stripe's order)."""
+    with app.app_context():
+        found = gateway.client().v1.events.list(params={"limit": 100})
+    assert not found.has_more
+    return [e.to_dict(for_json=True) for e in reversed(found.data)]
