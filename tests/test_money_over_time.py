@@ -98,8 +98,8 @@ def test_annual_trial_paid_before_its_update_moves_the_charge_from_the_paid_year
     assert stripe_subscription_of(app, bob)["trial_end"] == year_end + 45 * DAY
 
     page = squashed(text(client, "/settings"))
-    assert (f"Next payment on {day(year_end + 45 * DAY + HOUR)} (includes 45 days of referral "
-            f"credit): £70.00. Paid to {day(year_end)}.") in page
+    assert (f"Paid to {day(year_end)}, then 45 days of referral credit: next payment of £70.00 "
+            f"on {day(year_end + 45 * DAY + HOUR)}.") in page
     assert "free trial" not in page.lower(), page[page.lower().index("free trial") - 300:][:400]
     assert f"+45 days on your account</strong>: added before your next payment, now on " \
            f"{day(year_end + 45 * DAY + HOUR)}" in page

@@ -93,7 +93,7 @@ def test_first_paid_invoice_grants_both_once_and_defers_the_next_charge(
     assert after["trial_end"] == due + 45 * 86_400
     assert row.credit_days == 45
     page = client.get("/settings").get_data(as_text=True)
-    assert "(includes 45 days of referral credit)" in page
+    assert "then 45 days of referral credit: next payment of £7.00 on" in " ".join(page.split())
     assert "free trial" not in page.lower()
 
     # Replays, another delivery of the same invoice, a renewal: nothing more.
@@ -241,8 +241,8 @@ def test_subscribing_while_holding_credit_is_first_charged_when_it_runs_out(
             params={"subscription": row.stripe_subscription_id}).data
     assert invoice.amount_paid == 0  # nothing charged today
     page = client.get("/settings").get_data(as_text=True)
-    assert (f"Next payment on {until + CHARGED_AFTER:%-d %B %Y} (includes 30 days of referral "
-            "credit)") in page
+    assert (f"Covered by 30 days of referral credit: first payment of £7.00 on "
+            f"{until + CHARGED_AFTER:%-d %B %Y}.") in " ".join(page.split())
     assert "free trial" not in page.lower()
 
 

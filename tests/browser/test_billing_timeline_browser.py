@@ -247,8 +247,8 @@ def test_paying_subscriber_with_credit(app, site, page, client, emu, alice, runn
     assert due.amount == "£7.00"
     seen = visit(page, site, shots="credit" if SHOTS else None)
     assert_states_next_payment(seen, due, paid_to)
-    assert seen.plan_when == (f"Next payment on {due.on} (includes {CREDIT_DAYS} days of "
-                              f"referral credit): £7.00. Paid to {paid_to}.")
+    assert seen.plan_when == (f"Paid to {paid_to}, then {CREDIT_DAYS} days of referral "
+                              f"credit: next payment of £7.00 on {due.on}.")
     assert (f"paid to {paid_to}, then {CREDIT_DAYS} days of referral credit; next payment "
             f"of £7.00 on {due.on}.") in seen.pricing
     assert seen.credit_line == (f"+{CREDIT_DAYS} days on your account: added before your "

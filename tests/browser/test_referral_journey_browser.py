@@ -72,7 +72,7 @@ def test_a_shared_link_gives_both_45_days_and_moves_bobs_next_payment(
     bob.reload()
     next_payment = datetime.fromtimestamp(sub["trial_end"], UTC) + CHARGED_AFTER
     expect(bob.locator(".plan-when")).to_contain_text(
-        f"Next payment on {day(next_payment)} (includes 45 days of referral credit)")
+        f"then 45 days of referral credit: next payment of £7.00 on {day(next_payment)}.")
     expect(bob.get_by_text("+45 days on your account")).to_be_visible()
     bob_context.close()
 
