@@ -13,6 +13,7 @@ subscription whose next charge waits N days, never a free trial.
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -99,7 +100,7 @@ class Timeline:
         """The one sentence that says what the user has and pays next."""
         return _sentence(self)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         charge = self.next_charge
         return {
             "level": self.level.value,
@@ -152,7 +153,7 @@ def timeline_with(user: User, sub: Subscription | None,
                   now: datetime | None = None) -> Timeline:
     """The same, with the user's current subscription already read (or None)."""
     now = now or utcnow()
-    parts: dict = {"level": user.level, "now": now}
+    parts: dict[str, Any] = {"level": user.level, "now": now}
     sources: list[Source] = []
     if Level.GOLD <= user.level:
         sources.append(Source("level", f"{user.level.label} level (never expires)"))
@@ -177,13 +178,13 @@ def state_of(sub: Subscription, now: datetime | None = None) -> str:
     return str(_subscription_part(sub, now or utcnow())["state"])
 
 
-def _subscription_part(sub: Subscription, now: datetime) -> dict:
+def _subscription_part(sub: Subscription, now: datetime) -> dict[str, Any]:
     """The subscription's share of the timeline (see `Timeline`'s fields)."""
     if sub.status is S.INCOMPLETE:
         return {"state": "incomplete"}
     if sub.status is S.PAST_DUE:
         grace_ends = sub.grace_ends(grace_period())
-        part: dict = {"state": "past_due", "payment_overdue_until": grace_ends,
+        part: dict[str, Any] = {"state": "past_due", "payment_overdue_until": grace_ends,
                       "paid_until": sub.current_period_start}
         if grace_ends is not None and now < grace_ends:
             part["source"] = Source("subscription", f"Subscription: {sub.plan_label}, payment "

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -199,7 +200,7 @@ def _move_charge(user: User, days: int, name: str) -> ChargeMoved | None:
     return None
 
 
-def _moved_columns(moved: ChargeMoved | None) -> dict:
+def _moved_columns(moved: ChargeMoved | None) -> dict[str, Any]:
     if moved is None:
         return {}
     return {"stripe_subscription_id": moved.stripe_subscription_id,

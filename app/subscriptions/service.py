@@ -20,6 +20,7 @@ from app.billing.objects import MalformedObject, as_datetime, parse
 from app.extensions import db
 from app.referrals.credit import convert_referral
 from app.referrals.service import has_pending_referral
+from app.subscriptions import dunning
 from app.subscriptions.models import (
     CheckoutStatus,
     Subscription,
@@ -273,8 +274,6 @@ def record_payment_failed(invoice: InvoiceView, *, at: datetime,
     db.session.flush()
     grace_ends = row.grace_ends(grace_period())
     if row.status is S.PAST_DUE and grace_ends is not None:
-        from app.subscriptions import dunning
-
         dunning.payment_failed(row, invoice_id=invoice.id, amount=invoice.amount_due,
                                currency=invoice.currency, failed_at=failed_at,
                                grace_ends=grace_ends)
