@@ -9,6 +9,7 @@ from stripe.params import SubscriptionUpdateParams
 from stripe.params.billing_portal import SessionCreateParamsFlowData
 
 from app import timeline
+from app.auth.locks import lock_user
 from app.auth.models import User, utcnow
 from app.billing import gateway
 from app.billing.objects import StripeView, as_datetime, parse
@@ -35,7 +36,18 @@ def _apply(result: object) -> Subscription | None:
     return apply_subscription(view, snapshot_at=now_snapshot(), authoritative=True)
 
 
+def _current(sub: Subscription) -> Subscription:
+    """The subscription as Stripe holds it now (under the user's lock), applied to our row:
+    what a change may do is decided from that, not from a row an event may be changing."""
+    lock_user(sub.user_id)
+    found = _from_stripe(sub.stripe_subscription_id)
+    if found is None:
+        raise ChangeNotAllowed("This subscription is no longer at our payment provider.")
+    return found[1]
+
+
 def cancel_at_period_end(sub: Subscription) -> Subscription | None:
+    sub = _current(sub)
     if not sub.live or sub.cancel_at_period_end:
         raise ChangeNotAllowed("This subscription is not renewing, so there is nothing to "
                                "cancel.")
@@ -44,6 +56,7 @@ def cancel_at_period_end(sub: Subscription) -> Subscription | None:
 
 
 def resume(sub: Subscription) -> Subscription | None:
+    sub = _current(sub)
     if not (sub.live and sub.cancel_at_period_end):
         raise ChangeNotAllowed("This subscription is renewing already.")
     return _apply(gateway.update_subscription(sub.stripe_subscription_id,
@@ -92,6 +105,7 @@ def switch(sub: Subscription, to_interval: str, proration_date: int) -> Subscrip
     if to_interval != other_interval(sub):
         raise ChangeNotAllowed("That is your current plan already.")
     plan = plan_for(to_interval)
+    lock_user(sub.user_id)
     found = _from_stripe(sub.stripe_subscription_id)
     if found is None or found[1].status not in (S.TRIALING, S.ACTIVE):
         raise ChangeNotAllowed("Plans can be switched on an active or trialing subscription.")
