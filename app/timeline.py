@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.auth.models import Level, User, utcnow
+from app.billing.models import BillingInfo
 from app.extensions import db
 from app.money import format_money
 from app.subscriptions.models import LIVE, Subscription, SubscriptionStatus
@@ -159,7 +160,7 @@ def timeline_with(user: User, sub: Subscription | None,
         sources.append(Source("level", f"{user.level.label} level (never expires)"))
     carried = False
     if sub is not None:
-        part = _subscription_part(sub, now)
+        part = _subscription_part(sub, now, _balance(user.id, sub.currency))
         source = part.pop("source", None)
         if source is not None:
             sources.append(source)
@@ -178,7 +179,14 @@ def state_of(sub: Subscription, now: datetime | None = None) -> str:
     return str(_subscription_part(sub, now or utcnow())["state"])
 
 
-def _subscription_part(sub: Subscription, now: datetime) -> dict[str, Any]:
+def _balance(user_id: int, currency: str) -> int:
+    """The customer's balance at Stripe in `currency` (negative: a credit), 0 if none."""
+    found = db.session.execute(sa.select(BillingInfo.balance, BillingInfo.balance_currency)
+                               .where(BillingInfo.user_id == user_id)).first()
+    return found.balance if found is not None and found.balance_currency == currency else 0
+
+
+def _subscription_part(sub: Subscription, now: datetime, balance: int = 0) -> dict[str, Any]:
     """The subscription's share of the timeline (see `Timeline`'s fields)."""
     if sub.status is S.INCOMPLETE:
         return {"state": "incomplete"}
@@ -219,8 +227,10 @@ def _subscription_part(sub: Subscription, now: datetime) -> dict[str, Any]:
             "credit_days": credit,
             "source": Source("subscription", f"Subscription: {label}", ends)}
     if not sub.cancel_at_period_end:
+        # Stripe takes the customer's balance (a credit is negative) off the invoice.
         part["next_charge"] = NextCharge(at=ends + CHARGED_AFTER, due=ends,
-                                         amount=sub.amount, currency=sub.currency,
+                                         amount=max(0, sub.amount + balance),
+                                         currency=sub.currency,
                                          plan=sub.plan_label, first=paid_until is None,
                                          credit_days=credit)
     return part

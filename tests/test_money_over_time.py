@@ -4,6 +4,7 @@ retry that cannot succeed; and the pages say what Stripe holds."""
 
 import json
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -351,3 +352,31 @@ def all_events(app) -> list[dict]:
         found = gateway.client().v1.events.list(params={"limit": 100})
     assert not found.has_more
     return [e.to_dict(for_json=True) for e in reversed(found.data)]
+
+
+def test_a_credit_left_by_a_switch_to_monthly_is_taken_off_the_next_payment(
+        app, client, emu, make_user, login, synced_catalog):
+    """Annual → monthly a moment after paying £70 leaves a credit on the customer's
+    balance; Stripe takes it off the next invoice, and so does every page."""
+    login(make_user("hana"))
+    pay(client, emu, "monthly")
+    preview = client.get("/subscriptions/switch").get_data(as_text=True)
+    when = re.search(r'name="proration_date" value="(\d+)"', preview).group(1)
+    assert post_action(client, "/subscriptions/switch", to_interval="annual",
+                       proration_date=when).status_code == 303
+    preview = client.get("/subscriptions/switch").get_data(as_text=True)
+    when = re.search(r'name="proration_date" value="(\d+)"', preview).group(1)
+    assert post_action(client, "/subscriptions/switch", to_interval="monthly",
+                       proration_date=when).status_code == 303
+    with app.app_context():
+        row = db.session.scalar(sa.select(Subscription))
+        upcoming = gateway.preview_invoice({"customer": row.stripe_customer_id,
+                                            "subscription": row.stripe_subscription_id})
+    assert upcoming.amount_due < 700  # the credit pays part (or all) of it
+    from app.money import format_money
+
+    said = f"{format_money(upcoming.amount_due, 'gbp')} on " \
+           f"{day(upcoming.next_payment_attempt)}"
+    assert said in squashed(text(client, "/premium"))
+    assert f"Renews on {day(upcoming.next_payment_attempt)} for " \
+           f"{format_money(upcoming.amount_due, 'gbp')}" in squashed(text(client, "/settings"))

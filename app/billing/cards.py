@@ -105,18 +105,20 @@ def apply_card(payment_method_id: str, stripe_pm: PaymentMethodView | None) -> P
 
 def sync_default(customer_id: str) -> None:
     """Put the card Stripe charges the customer first in the user's order (the customer
-    portal or the dashboard may have changed it). Not our customer: nothing to do."""
+    portal or the dashboard may have changed it), and keep the customer's balance. Not our
+    customer: nothing to do."""
     info = _billing_info(customer_id)
     if info is None:
         return
     found = gateway.retrieve_customer(customer_id)
     if found is None:
         return
-    default = parse(CustomerView, found.to_dict(),
-                    f"customer {customer_id}").invoice_settings.default_payment_method
+    customer = parse(CustomerView, found.to_dict(), f"customer {customer_id}")
+    lock_user(info.user_id)
+    info.balance, info.balance_currency = customer.balance, customer.currency
+    default = customer.invoice_settings.default_payment_method
     if default is None:
         return
-    lock_user(info.user_id)
     row = db.session.scalar(sa.select(PaymentMethod).where(
         PaymentMethod.stripe_payment_method_id == default,
         PaymentMethod.billing_info_id == info.id))

@@ -17,6 +17,10 @@ class BillingInfo(Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), unique=True)
     stripe_customer_id: so.Mapped[str] = so.mapped_column(sa.String(255), unique=True)
+    # The customer's balance at Stripe, in minor units of `balance_currency` (negative: a
+    # credit, e.g. left by a switch to a cheaper plan). Stripe takes it off the next invoice.
+    balance: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    balance_currency: so.Mapped[str | None] = so.mapped_column(sa.String(3))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from app.billing.objects import ExpandableId, StripeId, StripeView
+from app.billing.objects import MAX_AMOUNT, Currency, ExpandableId, StripeId, StripeView
 
 
 class CardView(StripeView):
@@ -37,6 +37,9 @@ class CustomerRef(StripeView):
 
 class CustomerView(CustomerRef):
     invoice_settings: InvoiceSettings
+    # Negative when the customer holds a credit; Stripe applies it to the next invoice.
+    balance: Annotated[int, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)] = 0
+    currency: Currency | None = None
 
 
 class SetupIntentView(StripeView):

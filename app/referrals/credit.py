@@ -165,8 +165,10 @@ def _take_back(user: User, grant: CreditEntry, referral: Referral, now: datetime
     before = user.credit_until
     if before is None:
         return
-    after = max(now, before - timedelta(days=grant.days))
-    removed = round((before - after) / timedelta(days=1))  # never more than were granted
+    # Never more than were granted, never below now, and nothing once the window has run
+    # out (taking back from the past would add days).
+    after = max(now, before - timedelta(days=grant.days)) if before > now else before
+    removed = max(0, round((before - after) / timedelta(days=1)))
     moved = _move_charge(user, -removed, f"credit-reversal-{referral.id}-"
                                          f"{referral.conversions}-{user.id}-"
                                          f"{grant.reason.value}")

@@ -11,7 +11,7 @@ from stripe.params.billing_portal import SessionCreateParamsFlowData
 from app import timeline
 from app.auth.locks import lock_user
 from app.auth.models import User, utcnow
-from app.billing import gateway
+from app.billing import cards, gateway
 from app.billing.objects import StripeView, as_datetime, parse
 from app.referrals import credit
 from app.referrals.credit import ChargeMoved
@@ -119,7 +119,11 @@ def switch(sub: Subscription, to_interval: str, proration_date: int) -> Subscrip
         # A running trial (or credit) keeps its end, as Stripe holds it now.
         params["trial_end"] = view.trial_end
     key = f"switch-{view.id}-{plan.price.stripe_price_id}-{proration_date}"
-    return _apply(gateway.update_subscription(view.id, params, idempotency_key=key))
+    switched = _apply(gateway.update_subscription(view.id, params, idempotency_key=key))
+    # A switch to the cheaper plan leaves a credit on the customer's balance, which Stripe
+    # takes off the next invoice: keep it now, so the next payment is stated right at once.
+    cards.sync_default(row.stripe_customer_id)
+    return switched
 
 
 def portal_url(customer_id: str, return_url: str, flow: str | None = None) -> str:

@@ -44,6 +44,8 @@ def start(st, customer, lines, pm, trial_days=None, metadata=None, trial_end=Non
     With a trial (days, or an end) the first invoice is £0 and paid; otherwise it must be
     paid."""
     now = st.now()
+    # As at Stripe, the customer's currency is set by their first subscription.
+    customer["currency"] = customer["currency"] or lines[0][0]["currency"]
     sub = subscription_shape(now, customer["id"], lines[0][0]["currency"],
                              metadata=dict(metadata or {}),
                              default_payment_method=pm["id"] if pm else None,
