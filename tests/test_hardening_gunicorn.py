@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.errors.bodies import UNREADABLE_BODY_MESSAGE
+from tests.gunicorn_ready import READY
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,21 +40,21 @@ def gunicorn(app, database_url, tmp_path):
            "RATELIMIT_STORAGE_URI": "memory://", "STRIPE_SECRET_KEY": "sk_test_unused",
            "STRIPE_WEBHOOK_SECRET": "whsec_unused", "STRIPE_API_BASE": "http://127.0.0.1:9",
            "FLASK_DEBUG": "0"}
-    log = open(tmp_path / "gunicorn.log", "wb")
+    log_path = tmp_path / "gunicorn.log"
+    log = open(log_path, "wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-         "--chdir", str(ROOT), "wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT)
+         "--chdir", str(ROOT), "--log-level", "info", "-c", "python:tests.gunicorn_ready",
+         "wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
+        # Not the port: it accepts as soon as the master binds it, before the worker has
+        # imported the app (and each request below has only 10 s to be answered).
         deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.1)
-        yield port, tmp_path / "gunicorn.log"
+        while READY not in log_path.read_text(errors="replace"):
+            assert server.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, f"gunicorn did not start:\n{log_path.read_text()}"
+            time.sleep(0.1)
+        yield port, log_path
     finally:
         server.terminate()
         server.wait(15)

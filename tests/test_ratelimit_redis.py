@@ -18,6 +18,7 @@ import requests
 
 from app import create_app
 from tests.conftest import PASSWORD, need
+from tests.gunicorn_ready import READY
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL = "limited@example.com"
@@ -64,26 +65,27 @@ class Gunicorn:
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", "127.0.0.1:0",
-                 "--log-level", "info", "wsgi:app"],
+                 "--log-level", "info", "-c", "python:tests.gunicorn_ready", "wsgi:app"],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
         self.url = self._wait_ready(workers)
 
     def _wait_ready(self, workers: int, timeout: float = 30) -> str:
-        """The address, once every worker has booted and the log-in page answers."""
+        """The address, once every worker has loaded the app and the log-in page answers.
+        ("Booting worker" is logged before a worker imports the app: a request sent then
+        waits for the import, which on a busy machine outlasted the request's timeout.)"""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, f"gunicorn exited:\n{self.output()}"
             text = self.output()
             listening = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", text)
-            if listening and text.count("Booting worker") >= workers:
-                try:
-                    if requests.get(listening.group(1) + "/login", timeout=5).ok:
-                        return listening.group(1)
-                except requests.ConnectionError:
-                    pass
+            if listening and text.count(READY) >= workers:
+                response = requests.get(listening.group(1) + "/login", timeout=5)
+                assert response.ok, response.text[-2000:]
+                return listening.group(1)
             time.sleep(0.1)
-        raise AssertionError(f"gunicorn did not answer in {timeout:.0f}s:\n{self.output()}")
+        raise AssertionError(f"gunicorn did not load the app in {timeout:.0f}s:\n"
+                             f"{self.output()}")
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
