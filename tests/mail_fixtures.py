@@ -48,11 +48,16 @@ def jobs(app, prefix: str = "") -> list[tuple[str, str]]:
 
 @pytest.fixture
 def app_clock():
-    """`app_clock(emu, extra)`: the app's now becomes the emulator's now plus `extra`."""
+    """`app_clock(emu, extra)`: the app's now becomes the emulator's now plus `extra`.
+
+    The emulator's clock is wall time plus a whole number of seconds (`offset`); ours takes
+    the same offset, so both read the same second at every moment. (Taken from `now`, which
+    is whole seconds, ours would lag by up to a second, and a snapshot we stamp could look
+    older than an event Stripe stamped at the same moment.)"""
 
     def follow(emu, extra: timedelta = timedelta(0)) -> datetime:
-        emulator_now = datetime.fromtimestamp(emu("GET", "clock")["now"], UTC)
-        auth_models.CLOCK_OFFSET = emulator_now + extra - datetime.now(UTC)
+        offset = emu("GET", "clock")["offset"]
+        auth_models.CLOCK_OFFSET = timedelta(seconds=offset) + extra
         return auth_models.utcnow()
 
     yield follow

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from app.billing import gateway
+from tests.mail_fixtures import app_clock  # noqa: F401  (fixture)
 from tests.test_subscriptions_pages import (  # noqa: F401  (fixtures)
     DAY,
     alice,
@@ -19,7 +20,12 @@ from tests.test_subscriptions_pages import (  # noqa: F401  (fixtures)
 @pytest.mark.parametrize("misbehaviour", [{"duplicate": True, "shuffle_window": 6},
                                           {"shuffle_window": 10, "delay_ms": 30}])
 def test_shuffled_and_duplicated_events_end_in_the_right_row(app, site, client, alice, emu,
-                                                            misbehaviour):
+                                                            app_clock, misbehaviour):
+    # Our clock moves with Stripe's, as in production: the row keeps the newest snapshot by
+    # comparing events' `created` (Stripe's clock) with the moment we applied Stripe's own
+    # answer to a change (our clock). With only the emulator's clock moved, the trial's end
+    # (stamped 14 days ahead) delivered after the cancel (stamped today) looked newer and
+    # undid the cancel in our row.
     emu("POST", "config", **misbehaviour)
     pay(client, emu, "annual")                       # trialing
     preview = client.get("/subscriptions/switch").get_data(as_text=True)
@@ -27,9 +33,11 @@ def test_shuffled_and_duplicated_events_end_in_the_right_row(app, site, client, 
     post_action(client, "/subscriptions/switch", to_interval="monthly",
                 proration_date=proration_date)       # monthly, still trialing
     emu("POST", "clock/advance", seconds=15 * DAY)   # trial over: first invoice paid
+    app_clock(emu)
     post_action(client, "/subscriptions/cancel")     # cancel at period end
     post_action(client, "/subscriptions/resume")     # and change one's mind
     emu("POST", "clock/advance", seconds=31 * DAY)   # renews
+    app_clock(emu)
     emu("POST", "flush")
 
     row = the_subscription(app)
