@@ -354,3 +354,14 @@ def test_a_checkout_that_closed_unpaid_says_nothing_was_charged(app, client, ali
     assert "The payment page closed before a payment was made. Nothing was charged." in html
     assert 'href="/pricing?interval=monthly">Try again</a>' in html
     assert "data-poll-final" in html and ">Refresh</a>" not in html
+
+
+@pytest.mark.parametrize("sent", ["n", "0", "off", "no", "False", "", "Y", "yes", "true"])
+def test_only_the_tick_box_own_value_is_consent(app, client, alice, sent):
+    """The waiver is the legal record: a value the box never sends is not consent."""
+    data = {"interval": "monthly", "waiver": sent,
+            "csrf_token": csrf_token(client, "/pricing?interval=monthly")}
+    response = client.post("/subscriptions", data=data)
+    assert response.status_code == 422
+    assert "Tick the box to start monthly Premium now" in response.get_data(as_text=True)
+    assert rows(app, CancellationWaiver) == [] and rows(app, SubscriptionCheckout) == []

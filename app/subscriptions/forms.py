@@ -7,6 +7,14 @@ from app.forms import Form
 from app.subscriptions.checkout import INTERVALS, WAIVER_TEXT
 
 
+class ConsentField(BooleanField):
+    """A tick-box whose record is legal proof: only the box's own value ("y", what a
+    ticked box sends) is consent; "n", "0", "off", "no", "False" and a blank are not."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = bool(valuelist) and valuelist[0] == "y"
+
+
 class SubscribeForm(Form):
     """Start Premium. Whether the tick-box is needed is the checkout's rule, not the form's:
     `begin_checkout` refuses a monthly subscription without it and the route shows why."""
@@ -15,7 +23,7 @@ class SubscribeForm(Form):
         DataRequired(message="Choose monthly or annual billing."),
         AnyOf(list(INTERVALS), message="Choose monthly or annual billing."),
     ])
-    waiver = BooleanField(WAIVER_TEXT)
+    waiver = ConsentField(WAIVER_TEXT)
 
 
 class ActionForm(Form):
