@@ -20,4 +20,27 @@ class DbIdConverter(IntegerConverter):
         super().__init__(map, min=1, max=MAX_ID)
 
 
-DB_ID = click.IntRange(1, MAX_ID)  # a click parameter type for ids
+class Count(click.ParamType):
+    """A whole number typed on a command line, in `[low, high]`: ASCII digits only (Python's
+    int() would read "١" as 1 and "1_0" as 10), and a clear refusal past the range instead
+    of a database error."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            number = value
+        elif isinstance(value, str) and value.isascii() and value.isdigit():
+            number = int(value) if len(value) <= 20 else self.high + 1
+        else:
+            self.fail(f"{value!r} is not a whole number.", param, ctx)
+        if not self.low <= number <= self.high:
+            self.fail(f"{value} is not between {self.low} and {self.high}.", param, ctx)
+        return number
+
+
+DB_ID = Count(1, MAX_ID)  # a click parameter type for ids

@@ -150,3 +150,23 @@ def test_retry_changes_nothing_when_one_id_is_wrong(app, runner, board, case):
               else f"job #{board['done']} is done; only failed jobs are retried")
     assert result.stderr == f"Nothing changed: {reason}.\n"
     assert {row.id: (row.status, row.attempts, row.run_after) for row in jobs(app)} == before
+
+
+@pytest.mark.parametrize("args", [
+    ["worker", "retry", "99999999999999999999999"],
+    ["worker", "retry", "١"],
+    ["worker", "status", "--limit", "99999999999999999999"],
+    ["worker", "status", "--limit", "١"],
+    ["worker", "status", "--limit", "0"],
+    ["billing", "events", "--limit", "٢"],
+    ["billing", "subscriptions", "--limit", "1_0"],
+])
+def test_numbers_out_of_range_or_not_ascii_are_refused_with_a_reason(app, runner, board, args):
+    """Issue 20: a huge id or limit, or an Arabic-Indic digit, is refused by the command
+    (exit 2, a sentence, no traceback) and nothing changes."""
+    before = {key: (job.status, job.attempts) for key, job in by_key(app).items()}
+    result = runner.invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    assert "is not a whole number" in result.output or "is not between" in result.output
+    assert {key: (job.status, job.attempts) for key, job in by_key(app).items()} == before

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from app.auth.models import utcnow
 from app.commands import OperatorGroup
 from app.extensions import db
+from app.ids import DB_ID, Count
 from app.outbox.models import Job, JobStatus
 from app.outbox.worker import due_condition, work, worker_name
 
@@ -49,7 +50,8 @@ def _row(job: Job) -> dict[str, Any]:
 
 @worker.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--limit", default=20, show_default=True, help="Failed jobs to list.")
+@click.option("--limit", default=20, show_default=True, type=Count(1, 10_000),
+              help="Failed jobs to list.")
 def status(as_json: bool, limit: int) -> None:
     """How many jobs are pending, running, done and failed; the failed ones with reasons."""
     counts = {s.value: 0 for s in JobStatus}
@@ -79,7 +81,7 @@ def status(as_json: bool, limit: int) -> None:
 
 
 @worker.command("retry")
-@click.argument("job_ids", nargs=-1, required=True, type=int)
+@click.argument("job_ids", nargs=-1, required=True, type=DB_ID)
 def retry(job_ids: tuple[int, ...]) -> None:
     """Queue failed jobs again, now, with a fresh count of attempts."""
     jobs = {j.id: j for j in db.session.scalars(sa.select(Job).where(Job.id.in_(job_ids)))}

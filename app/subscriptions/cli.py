@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.auth.models import User
 from app.billing.cli import billing, needs_stripe
 from app.extensions import db
+from app.ids import Count
 from app.money import format_money
 from app.subscriptions import service
 from app.subscriptions.models import CancellationWaiver, Subscription, SubscriptionStatus
@@ -56,7 +57,7 @@ def summary_for(user: User) -> dict[str, Any]:
 @billing.command("subscriptions")
 @click.option("--status", type=click.Choice([s.value for s in SubscriptionStatus]),
               help="Only subscriptions in this Stripe status.")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--limit", default=100, show_default=True, type=Count(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def subscriptions(status: str | None, limit: int, as_json: bool) -> None:
     """List local subscriptions, newest first."""

@@ -13,6 +13,7 @@ from app.auth.models import utcnow
 from app.billing import gateway
 from app.billing.cli import billing, needs_stripe, parse_duration
 from app.extensions import db
+from app.ids import Count
 from app.webhooks.models import StripeEvent
 from app.webhooks.processing import Outcome, receive, replay
 from app.webhooks.registry import handled_types
@@ -37,7 +38,7 @@ def _as_dict(row: StripeEvent) -> dict[str, Any]:
 @billing.command("events")
 @click.option("--failed", is_flag=True, help="Only events not processed yet (failed handling).")
 @click.option("--type", "event_type", help="Only events of this type.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--limit", default=50, show_default=True, type=Count(1, 10_000))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def events(failed: bool, event_type: str | None, limit: int, as_json: bool) -> None:
     """List received Stripe events, newest first."""
