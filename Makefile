@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint install bench screenshots clean
+.PHONY: dev test lint install bench simulate screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: $(PYTHON) not found." >&2; exit 1; }
@@ -35,6 +35,13 @@ test: $(STAMP) lint
 # The webhook benchmark against the floor (gunicorn + wrk, SQLite and PostgreSQL; needs wrk).
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+
+# The life simulation at scale (issue 19; tests/simulation/): people living months on the
+# emulator's calendar, the invariants checked after each step; prints its report and exits 1
+# on a violation. `make simulate SIMULATE_ARGS="--users 40 --months 6 --trace"` for others.
+SIMULATE_ARGS ?= --users 200 --months 18 --seed 7
+simulate: $(STAMP)
+	$(BIN)/python -m tests.simulation $(SIMULATE_ARGS)
 
 # The README's pictures: the main pages, shot against the emulator by Debian's Chromium, into
 # docs/screenshots/ (a manual command, not part of CI: run it when pages change).

@@ -48,6 +48,7 @@ class Checker:
         self.step = 0
         self.reported: set[tuple[str, str]] = set()  # (invariant, key) said once
         self.mails_seen = 0
+        self.received: dict[str, int] = {}  # Message-ID -> times received
 
     # --- bookkeeping ---------------------------------------------------------------
 
@@ -201,16 +202,17 @@ class Checker:
                 expected = max(entry.created_at, (entry.before or entry.created_at)
                                + entry.days * DAY)
                 slack = DAY / 2
-            if entry.after is None or abs(entry.after - expected) > slack:
+            if entry.reason is CreditReason.REVERSAL and entry.days > 0:
+                self.violate(self.who(user), "ledger adds up to the credit",
+                             f"entry {entry.id} reverses a grant by adding {entry.days} days "
+                             f"(before {entry.before}, made {entry.created_at}, after "
+                             f"{entry.after}; moved the charge to {entry.charge_moved_to})",
+                             key=f"sign:{entry.id}")
+            elif entry.after is None or abs(entry.after - expected) > slack:
                 self.violate(self.who(user), "ledger adds up to the credit",
                              f"entry {entry.id} ({entry.reason.value}, {entry.days:+d} days; "
                              f"before {entry.before}, made {entry.created_at}) ends at "
                              f"{entry.after}, not {expected}", key=f"sum:{entry.id}")
-            if entry.reason is CreditReason.REVERSAL and entry.days > 0:
-                self.violate(self.who(user), "ledger adds up to the credit",
-                             f"entry {entry.id} reverses a grant by adding {entry.days} days "
-                             f"(before {entry.before}, made {entry.created_at}, moved the "
-                             f"charge to {entry.charge_moved_to})", key=f"sign:{entry.id}")
             after = entry.after
         if user.credit_until != after:
             self.violate(self.who(user), "ledger adds up to the credit",
@@ -262,61 +264,70 @@ class Checker:
 
     # --- the world: e-mails, events, jobs --------------------------------------------
 
-    def world_state(self) -> None:
+    def world_state(self, everything: bool = False) -> None:
+        """After each step: events the courier could not deliver, failed jobs, e-mails
+        received twice. With `everything` (now and then, and at the end) also the stored
+        events, each e-mail against its job, and the messages each kind calls for."""
         with self.app.app_context():
-            self._events()
+            self._events(everything)
             self._jobs()
-            self._emails()
+            self._emails(everything)
+            if everything:
+                self._intended()
 
-    def _events(self) -> None:
+    def _events(self, stored: bool) -> None:
         self.count("no event left failed")
+        for event, why in self.world.courier.failed_for_good():
+            self.violate("-", "no event left failed", f"{event['id']} ({event['type']}): "
+                         f"{why}", key=event["id"])
+        if not stored:
+            return
         waiting = {d.event["id"] for d in self.world.courier.retrying}
-        for stored in db.session.scalars(sa.select(StripeEvent).where(
+        for row in db.session.scalars(sa.select(StripeEvent).where(
                 StripeEvent.processed_at.is_(None))):
-            if stored.stripe_id not in waiting:
+            if row.stripe_id not in waiting:
                 self.violate("-", "no event left failed",
-                             f"{stored.stripe_id} ({stored.type}) failed after "
-                             f"{stored.attempts} attempt(s): {stored.last_error}",
-                             key=stored.stripe_id)
-        for delivery in self.world.courier.given_up:
-            event = delivery.event
-            self.violate("-", "no event left failed", f"{event['id']} ({event['type']}) "
-                         "answered non-2xx for three days", key=event["id"])
+                             f"{row.stripe_id} ({row.type}) stored as failed after "
+                             f"{row.attempts} attempt(s): {row.last_error}",
+                             key=row.stripe_id)
 
     def _jobs(self) -> None:
         self.count("no job failed")
         for job in db.session.scalars(sa.select(Job).where(Job.status == JobStatus.FAILED)):
             self.violate("-", "no job failed", f"{job.key}: {job.last_error}", key=job.key)
 
-    def _emails(self) -> None:
-        """Each message sent once: every e-mail job done is one message in the mailbox
-        (by its Message-ID), and the mailbox holds nothing else."""
+    def _emails(self, everything: bool) -> None:
+        """Each message sent once: no Message-ID arrives twice; and (with `everything`)
+        every e-mail job done is one message in the mailbox, which holds nothing else."""
         self.count("one e-mail per intended message")
         mailbox = self.world.mailbox.messages
-        ids = [str(m["Message-ID"]) for m in mailbox]
+        for message in mailbox[self.mails_seen:]:
+            ident = str(message["Message-ID"])
+            self.received[ident] = self.received.get(ident, 0) + 1
+            if self.received[ident] > 1:
+                self.violate("-", "one e-mail per intended message",
+                             f"message {ident} ({message['Subject']}, to {message['To']}) "
+                             f"received {self.received[ident]} times", key=ident)
+        self.mails_seen = len(mailbox)
+        self.report.emails = len(mailbox)
+        if not everything:
+            return
         done = {message_id(key): key for key in db.session.scalars(sa.select(Job.key).where(
             Job.kind == "email", Job.status == JobStatus.DONE))}
-        counts: dict[str, int] = {}
-        for ident in ids:
-            counts[ident] = counts.get(ident, 0) + 1
-        for ident, n in counts.items():
-            if n > 1:
-                self.violate("-", "one e-mail per intended message",
-                             f"{done.get(ident, ident)} received {n} times", key=ident)
-            elif ident not in done:
+        for ident in self.received:
+            if ident not in done:
                 self.violate("-", "one e-mail per intended message",
                              f"message {ident} matches no e-mail job", key=ident)
         for ident, key in done.items():
-            if ident not in counts:
+            if ident not in self.received:
                 self.violate("-", "one e-mail per intended message",
                              f"{key} is done but never arrived", key=key)
-        self.report.emails = len(ids)
-        self._intended()
 
     def _intended(self) -> None:
-        """Per message kind: one referral-credit message per grant on the ledger."""
-        keys = set(db.session.scalars(sa.select(Job.key).where(
-            Job.key.startswith("email:referral_credit:"))))
+        """Per message kind: one referral-credit message per grant on the ledger; one
+        "started" per subscription that started (any but incomplete ones), one "access
+        ended" per one that ended."""
+        keys = set(db.session.scalars(sa.select(Job.key).where(Job.kind == "email")))
         for entry_id, user_id in db.session.execute(sa.select(
                 CreditEntry.id, CreditEntry.user_id).where(
                 CreditEntry.days > 0, CreditEntry.reason != CreditReason.REVERSAL)):
@@ -324,6 +335,18 @@ class Checker:
                 self.violate(f"(id {user_id})", "one e-mail per intended message",
                              f"no referral_credit message for ledger entry {entry_id}",
                              key=f"credit-{entry_id}")
+        for sub_id, user_id, status in db.session.execute(sa.select(
+                Subscription.stripe_subscription_id, Subscription.user_id,
+                Subscription.status)):
+            expected = [] if status.value in ("incomplete", "incomplete_expired") \
+                else ["subscription_started"]
+            if status.value == "canceled":
+                expected.append("access_ended")
+            for template in expected:
+                if f"email:{template}:{sub_id}:{user_id}" not in keys:
+                    self.violate(f"(id {user_id})", "one e-mail per intended message",
+                                 f"no {template} message for {status.value} subscription "
+                                 f"{sub_id}", key=f"{template}:{sub_id}")
 
 
 def _fields(row: Subscription, sub: dict) -> list[tuple[str, object, object]]:

@@ -44,7 +44,8 @@ class Report:
     def violate(self, violation: Violation) -> None:
         self.violations.append(violation)
 
-    def text(self, limit: int = 40) -> str:
+    def text(self, limit: int = 5) -> str:
+        """The report; `limit` examples of each invariant's violations."""
         lines = [
             f"Life simulation: seed {self.seed}, {self.users} users, {self.months} months "
             f"({self.days} days) on {self.database}",
@@ -57,11 +58,14 @@ class Report:
         lines.append(f"  invariants checked: {sum(self.checked.values())}")
         lines += [f"    {name}: {n}" for name, n in sorted(self.checked.items())]
         lines.append(f"  violations: {len(self.violations)}")
-        by_kind = Counter(v.invariant for v in self.violations)
-        lines += [f"    {name}: {n}" for name, n in sorted(by_kind.items())]
-        lines += [f"    {v}" for v in self.violations[:limit]]
-        if len(self.violations) > limit:
-            lines.append(f"    … and {len(self.violations) - limit} more")
+        by_kind: dict[str, list[Violation]] = {}
+        for v in self.violations:
+            by_kind.setdefault(v.invariant, []).append(v)
+        for name, found in sorted(by_kind.items()):
+            lines.append(f"    {name}: {len(found)}")
+            lines += [f"      {v}" for v in found[:limit]]
+            if len(found) > limit:
+                lines.append(f"      … and {len(found) - limit} more")
         lines.append(f"  time: {self.seconds:.1f} s")
         return "\n".join(lines)
 

@@ -79,6 +79,7 @@ class Courier:
     seen: set[str] = field(default_factory=set)
     retrying: list[Delivery] = field(default_factory=list)
     given_up: list[Delivery] = field(default_factory=list)
+    malformed: list[dict] = field(default_factory=list)
     events: int = 0
     posts: int = 0
     failures: int = 0  # non-2xx answers
@@ -135,7 +136,17 @@ class Courier:
                 "Content-Type": "application/json",
                 "Stripe-Signature": signature_header(delivery.body, WEBHOOK_SECRET)})
         self.log.append((delivery.event, response.status_code))
+        if response.status_code == 200 and \
+                (response.get_json(silent=True) or {}).get("outcome") == "malformed":
+            # Kept as failed and answered 2xx (a retry of the same bytes cannot help):
+            # an event Stripe sent that the app could not read.
+            self.malformed.append(delivery.event)
         return 200 <= response.status_code < 300
+
+    def failed_for_good(self) -> list[tuple[dict, str]]:
+        """Events no delivery will fix, with why (each said once by the caller)."""
+        return [(d.event, "answered non-2xx for three days") for d in self.given_up] + \
+            [(e, "kept as malformed") for e in self.malformed]
 
     def drain(self) -> list[tuple[dict, int]]:
         log, self.log = self.log, []
