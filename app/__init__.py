@@ -41,9 +41,12 @@ def configure(app: Flask, test_config: dict | None) -> None:
                 "(or .env), or run with FLASK_DEBUG=1 for local development."
             )
         config_module.harden_for_production(app.config)
+    elif not app.config["SECRET_KEY"] and app.testing:
+        app.config["SECRET_KEY"] = os.urandom(32).hex()  # tests: a throwaway key
     elif not app.config["SECRET_KEY"]:
-        # Development and tests only: a throwaway key, new at every start.
-        app.config["SECRET_KEY"] = os.urandom(32).hex()
+        # Development: one key for the site, the worker and every command on this machine
+        # (a reset link the worker signs must open on the site), kept in the instance folder.
+        app.config["SECRET_KEY"] = config_module.development_secret_key(app.instance_path)
     config_module.choose_ratelimit_storage(app.config, production)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,6 +1,8 @@
 """Configuration, read from the environment (and `.env` in development)."""
 
 import os
+import secrets
+import tempfile
 from pathlib import Path
 
 
@@ -136,3 +138,22 @@ def harden_for_production(config: dict) -> None:
         REMEMBER_COOKIE_SECURE=True,
         PREFERRED_URL_SCHEME="https",
     )
+
+
+def development_secret_key(instance_path: str) -> str:
+    """The development SECRET_KEY: made once (random) and kept in `instance/dev-secret-key`
+    (readable by its owner only), so every process of `make dev` signs with the same key."""
+    path = Path(instance_path) / "dev-secret-key"
+    if not path.exists():
+        # Written aside and linked into place: two processes starting at once both end up
+        # reading the one key that got there first, never a half-written file.
+        fd, aside = tempfile.mkstemp(dir=instance_path, prefix=".dev-secret-key.")
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(aside)
+    return path.read_text().strip()

@@ -58,3 +58,22 @@ def test_bad_number_in_environment_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("PRICE_GOLD", "twenty")
     with pytest.raises(SystemExit, match="PRICE_GOLD must be a whole number"):
         create_app({"TESTING": True})
+
+
+def test_development_processes_share_one_secret_key(tmp_path):
+    """Issue 20: under `make dev` the site and the worker are two processes; with no
+    SECRET_KEY each made up its own, so a reset link the worker signed never opened. The
+    development key is made once and kept in the instance folder, readable by its owner."""
+    import os
+    import stat
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.config import development_secret_key
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: development_secret_key(str(tmp_path)), range(16)))
+    [key] = keys
+    assert len(key) == 64
+    assert development_secret_key(str(tmp_path)) == key  # the next start reads the same
+    assert stat.S_IMODE(os.stat(tmp_path / "dev-secret-key").st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dev-secret-key"]
