@@ -42,6 +42,10 @@ def test_config(database_url: str, **extra) -> dict:
         "STRIPE_SECRET_KEY": "",
         "BILLING_ENABLED": False,
         "SERVER_NAME": None,
+        # Said every time: the limiter is one object for the whole run, and its init_app
+        # keeps the previous app's setting when the config has none (the life simulation
+        # turns limits off for its app).
+        "RATELIMIT_ENABLED": True,
     }
     config.update(extra)
     return config
