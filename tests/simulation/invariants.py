@@ -122,7 +122,8 @@ class Checker:
         live = [s for s in stripe_subs if s["status"] not in ("canceled", "incomplete_expired")]
         if len(live) > 1:
             self.violate(self.who(user), "one live subscription",
-                         f"Stripe has {len(live)}: {[s['id'] for s in live]}")
+                         f"Stripe has {len(live)}: {[s['id'] for s in live]}",
+                         key=",".join(s["id"] for s in live))
         if t.state in NO_DATE_STATES or any(s["status"] in NO_DATE_STATUSES for s in live):
             return False
         self.count("next payment equals Stripe's upcoming invoice")

@@ -23,6 +23,7 @@ from app.auth.models import Level, User
 from app.billing.models import BillingInfo
 from app.catalog.sync import sync_catalog
 from app.extensions import db
+from app.referrals.models import CreditEntry
 from app.timeline import timeline_for
 from app.upgrades.models import UpgradeStatus, UserUpgrade
 from app.webhooks.registry import handled_types
@@ -68,9 +69,8 @@ def simulate(app, stripe_url: str, mailbox, settings: Settings, database: str = 
     with app.app_context():
         sync_catalog()
         db.session.commit()
-    world = World(app, stripe, random.Random(settings.seed + 1), handled_types(),
+    world = World(app, stripe, mailbox, random.Random(settings.seed + 1), handled_types(),
                   settings.duplicate)
-    world.mailbox = mailbox
     world.start_at(settings.start)
     hashing = auth_models.generate_password_hash
     # Sign-up hashes the password with scrypt (half a second here, by design); the
@@ -94,8 +94,11 @@ class Life:
         self.world, self.rng, self.settings, self.report = world, rng, settings, report
         self.app = world.app
         self.checker = Checker(world, report)
+        self.sample = random.Random(settings.seed + 2)  # which checks read the page
         self.people: dict[int, Person] = {}
         self.checked: dict[int, int] = {}  # user id -> the step of their last check
+        self.overdue: set[int] = set()  # users told a renewal failed, not paid since
+        self.ledger_seen = 0  # the last credit entry told
         steps = settings.steps
         founders = max(1, settings.users // 4)
         self.signups = sorted([0] * founders + [rng.randrange(int(steps * 0.6))
@@ -112,12 +115,16 @@ class Life:
                 self.signups.pop(0)
                 touched.add(self._sign_up(step))
             for person in list(self.people.values()):
-                if self.rng.random() < self.settings.act:
+                # "Your payment failed" makes people come back sooner.
+                chance = 0.25 if person.user_id in self.overdue else self.settings.act
+                if self.rng.random() < chance:
                     touched |= self._act(person)
             touched |= self._operators()
             events = self.world.settle()
             touched |= self._owners(events)
+            self._follow_dunning(events)
             self._tell_deliveries()
+            self._tell_ledger()
             self.checker.charges(events)
             # Stripe's state and ours change only with events and actions, which touch
             # their users; time alone may still move what a page says: whoever was not
@@ -128,8 +135,10 @@ class Life:
                         everything=step % self.settings.sweep_days == 0)
         for _ in range(4):  # Stripe's last retries
             self.world.advance(HOUR)
-            self._check(self._owners(self.world.settle()))
+            events = self.world.settle()
             self._tell_deliveries()
+            self.checker.charges(events)
+            self._check(self._owners(events))
         self.checker.world_state(everything=True)
         self.report.days = steps
 
@@ -137,7 +146,7 @@ class Life:
         for user_id in sorted(user_ids):
             self.checked[user_id] = self.checker.step
             person = self.people.get(user_id)
-            page = person.page if person and self.rng.random() < self.settings.page_share \
+            page = person.page if person and self.sample.random() < self.settings.page_share \
                 else None
             self.checker.user(user_id, page)
         self.checker.world_state(everything)
@@ -267,6 +276,19 @@ class Life:
                 self.tell(user_id, f"posted {event['type']} {event['data']['object']['id']} "
                           f"({event['id']}, created {created:%Y-%m-%d %H:%M:%S}): {status}")
 
+    def _tell_ledger(self) -> None:
+        """Each user's story gets their new credit entries (a referral's are made by the
+        friend's payment, which is in the friend's story)."""
+        with self.app.app_context():
+            for entry in db.session.scalars(sa.select(CreditEntry).where(
+                    CreditEntry.id > self.ledger_seen).order_by(CreditEntry.id)):
+                self.ledger_seen = entry.id
+                moved = f"; the charge moved to {entry.charge_moved_to:%Y-%m-%d %H:%M}" \
+                    if entry.charge_moved_to else ""
+                self.tell(entry.user_id, f"ledger entry {entry.id}: {entry.days:+d} days "
+                          f"({entry.reason.value}), credit to {entry.after:%Y-%m-%d %H:%M}"
+                          f"{moved}")
+
     def _pick(self, choices: list[tuple[float, str]]) -> str:
         roll = self.rng.random() * sum(w for w, _ in choices)
         for weight, name in choices:
@@ -315,6 +337,19 @@ class Life:
                                           f"{name}: {result.exception!r}"))
 
     # --- whom events concern -------------------------------------------------------------
+
+    def _follow_dunning(self, events: list[dict]) -> None:
+        """Who has been told a payment failed (and has not paid or ended since)."""
+        for event in events:
+            kind = event["type"]
+            if kind not in ("invoice.payment_failed", "invoice.paid",
+                            "customer.subscription.deleted"):
+                continue
+            owners = self._owners([event])
+            if kind == "invoice.payment_failed":
+                self.overdue |= owners
+            else:
+                self.overdue -= owners
 
     def _owners(self, events: list[dict]) -> set[int]:
         return set(self._customers({c for e in events if isinstance(

@@ -157,10 +157,11 @@ class World:
     """The app, the emulator and their clocks; `settle()` runs deliveries and the worker
     until nothing new happens."""
 
-    def __init__(self, app, stripe: Stripe, rng: random.Random, types: list[str],
+    def __init__(self, app, stripe: Stripe, mailbox, rng: random.Random, types: list[str],
                  duplicate: float):
         self.app = app
         self.stripe = stripe
+        self.mailbox = mailbox  # the SMTP server's (tests/mailbox.py)
         self.client = app.test_client()
         self.runner = app.test_cli_runner()
         self.courier = Courier(self.client, stripe, rng, types, duplicate)
@@ -202,10 +203,11 @@ class World:
         """Deliver new events and run due jobs until quiet; the events delivered."""
         delivered: list[dict] = []
         for _ in range(rounds):
-            new = self.courier.round(self.now)
+            listed_at = self.now  # whatever comes later is created at this time or after
+            new = self.courier.round(listed_at)
             delivered += new
             ran = self.run_worker()
             if not new and not ran:
                 break
-        self.courier.since = self.now
+        self.courier.since = listed_at
         return delivered
