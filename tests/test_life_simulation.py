@@ -12,8 +12,7 @@ from app.extensions import db
 from tests import conftest
 from tests.conftest import need, reset_schema
 from tests.mail_fixtures import smtp  # noqa: F401  (fixture)
-from tests.simulation import Settings, app_config, simulate
-from tests.simulation.__main__ import memory_backed
+from tests.simulation import Settings, app_config, memory_backed, simulate
 
 SMALL = Settings(users=40, months=12, seed=19)
 

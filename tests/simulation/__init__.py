@@ -10,9 +10,17 @@ courier that delivers events, the worker), `people` (a person's browser and acti
 `life` (the seeded choices and the loop), `invariants`, `report`.
 """
 
+import os
+
 from tests.simulation.life import Settings, simulate
 
-__all__ = ["Settings", "app_config", "simulate"]
+__all__ = ["Settings", "app_config", "memory_backed", "simulate"]
+
+
+def memory_backed() -> str | None:
+    """/dev/shm where there is one, for a SQLite file: the app syncs every commit to disk
+    (as it should), which a throwaway database need not wait for."""
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 
 
 def app_config(database_url: str, emulator_url: str, smtp_port: int) -> dict:

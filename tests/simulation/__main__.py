@@ -9,7 +9,7 @@ import os
 import sys
 import tempfile
 
-from tests.simulation import Settings, app_config, simulate
+from tests.simulation import Settings, app_config, memory_backed, simulate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,12 +50,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.trace and report.violations:
         print(report.traces())
     return 0 if report.ok else 1
-
-
-def memory_backed() -> str | None:
-    """/dev/shm where there is one: the app commits SQLite with a sync to disk each time
-    (as it should), which a throwaway database need not wait for."""
-    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 
 
 if __name__ == "__main__":

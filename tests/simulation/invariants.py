@@ -197,19 +197,21 @@ class Checker:
                              f"entry {entry.id} starts from {entry.before}, the entry before "
                              f"ended at {after}", key=f"chain:{entry.id}")
             start = max(entry.created_at, entry.before or entry.created_at)
-            if entry.days >= 0:
+            floor = None
+            if entry.reason is not CreditReason.REVERSAL:  # a grant stacks from now at least
                 expected, slack = start + entry.days * DAY, timedelta(seconds=1)
-            else:  # a reversal: never below now, rounded to whole days
-                expected = max(entry.created_at, (entry.before or entry.created_at)
-                               + entry.days * DAY)
-                slack = DAY / 2
+            else:  # takes whole days off (rounded), never below now unless already below
+                before = entry.before or entry.created_at
+                expected, slack = before + entry.days * DAY, DAY / 2
+                floor = min(before, entry.created_at)
             if entry.reason is CreditReason.REVERSAL and entry.days > 0:
                 self.violate(self.who(user), "ledger adds up to the credit",
                              f"entry {entry.id} reverses a grant by adding {entry.days} days "
                              f"(before {entry.before}, made {entry.created_at}, after "
                              f"{entry.after}; moved the charge to {entry.charge_moved_to})",
                              key=f"sign:{entry.id}")
-            elif entry.after is None or abs(entry.after - expected) > slack:
+            elif entry.after is None or abs(entry.after - expected) > slack or \
+                    (floor is not None and entry.after < floor):
                 self.violate(self.who(user), "ledger adds up to the credit",
                              f"entry {entry.id} ({entry.reason.value}, {entry.days:+d} days; "
                              f"before {entry.before}, made {entry.created_at}) ends at "
