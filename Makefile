@@ -39,7 +39,7 @@ bench: $(STAMP)
 # The life simulation at scale (issue 19; tests/simulation/): people living months on the
 # emulator's calendar, the invariants checked after each step; prints its report and exits 1
 # on a violation. `make simulate SIMULATE_ARGS="--users 40 --months 6 --trace"` for others.
-SIMULATE_ARGS ?= --users 200 --months 18 --seed 7
+SIMULATE_ARGS ?= --users 150 --months 18 --seed 7
 simulate: $(STAMP)
 	$(BIN)/python -m tests.simulation $(SIMULATE_ARGS)
 
