@@ -176,7 +176,13 @@ def _tell_the_user(row: Subscription, *, before: SubscriptionStatus | None) -> N
 
 
 def refresh(stripe_subscription_id: str) -> Subscription | None:
-    """Fetch a subscription from Stripe and apply it (repair tool, return from Checkout)."""
+    """Fetch a subscription from Stripe and apply it (repair tool, return from Checkout).
+    The owner's lock is taken first, so an answer fetched before a change made meanwhile
+    (a cancel, whose own answer is applied under the same lock) cannot overwrite it."""
+    owner = db.session.scalar(sa.select(Subscription.user_id).where(
+        Subscription.stripe_subscription_id == stripe_subscription_id))
+    if owner is not None:
+        lock_user(owner)
     fetched = gateway.retrieve_subscription(stripe_subscription_id)
     if fetched is None:
         log.warning("subscription %s: Stripe has no such subscription", stripe_subscription_id)
