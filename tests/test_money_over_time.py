@@ -380,3 +380,26 @@ def test_a_credit_left_by_a_switch_to_monthly_is_taken_off_the_next_payment(
     assert said in squashed(text(client, "/premium"))
     assert f"Renews on {day(upcoming.next_payment_attempt)} for " \
            f"{format_money(upcoming.amount_due, 'gbp')}" in squashed(text(client, "/settings"))
+
+
+def test_credit_granted_while_cancelling_is_not_charged_for_after_resuming(
+        app, client, emu, make_user, login, synced_catalog, runner):
+    """Found by the life simulation: credit granted while the subscription is set to end
+    does not move its charge; resuming it then charged for days the user held as credit.
+    A resumed subscription is first charged when the credit held runs out."""
+    user = make_user("ivan")
+    login(user)
+    pay(client, emu, "monthly")
+    assert post_action(client, "/subscriptions/cancel").status_code == 303
+    granted = runner.invoke(args=["billing", "grant-credit", user.email, "--days", "60",
+                                  "--reason", "A thank-you"])
+    assert granted.exit_code == 0, granted.output
+    assert post_action(client, "/subscriptions/resume").status_code == 303
+    with app.app_context():
+        from app.auth.models import User
+
+        credit_until = db.session.get(User, user.id).credit_until
+    held = stripe_subscription_of(app, user)
+    assert held["status"] == "trialing" and not held["cancel_at_period_end"]
+    assert held["trial_end"] >= int(credit_until.timestamp())  # nothing charged before
+    assert held["trial_end"] - int(credit_until.timestamp()) <= DAY

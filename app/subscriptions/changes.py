@@ -2,6 +2,7 @@
 annual, the customer portal. Each calls Stripe through the gateway and applies the
 subscription Stripe returns at once, through the same verb as the webhooks."""
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -59,8 +60,25 @@ def resume(sub: Subscription) -> Subscription | None:
     sub = _current(sub)
     if not (sub.live and sub.cancel_at_period_end):
         raise ChangeNotAllowed("This subscription is renewing already.")
-    return _apply(gateway.update_subscription(sub.stripe_subscription_id,
-                                              {"cancel_at_period_end": False}))
+    resumed = _apply(gateway.update_subscription(sub.stripe_subscription_id,
+                                                 {"cancel_at_period_end": False}))
+    if resumed is not None:
+        _wait_for_held_credit(resumed)
+    return resumed
+
+
+def _wait_for_held_credit(row: Subscription) -> None:
+    """Credit granted while the subscription was not renewing did not move its charge: a
+    resumed subscription is first charged when the credit held runs out, as one started
+    while holding credit is (no one pays for a day they hold as credit)."""
+    user = row.user
+    due = row.access_until
+    if user.credit_until is None or user.credit_until <= due:
+        return
+    days = math.ceil((user.credit_until - due) / timedelta(days=1))
+    token = credit.token_for(f"resume-{row.stripe_subscription_id}-"
+                             f"{int(user.credit_until.timestamp())}")
+    move_charge_for_credit(user, days, token)
 
 
 def other_interval(sub: Subscription) -> str:
