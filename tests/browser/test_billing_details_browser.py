@@ -96,6 +96,10 @@ def test_the_page_fits_phone_and_desktop(app, live_server, page, make_user, stat
             "CHE-123.456.789 MWST" if state == "filled-in" else "CHE-12")
         page.get_by_role("button", name="Save billing details").click()
         expect(page.get_by_role("heading", name="Billing details", exact=True)).to_be_visible()
+        # The answer's heading shows before its stylesheets have loaded; the invalid page
+        # is measured as answered (no reload), so wait for them, or a loaded machine
+        # measures it unstyled and too wide.
+        page.wait_for_load_state("load")
     if state == "billing-off":
         app.config.update(BILLING_ENABLED=False, STRIPE_SECRET_KEY="")
     problems = []
