@@ -37,6 +37,18 @@ def _apply(result: object) -> Subscription | None:
     return apply_subscription(view, snapshot_at=now_snapshot(), authoritative=True)
 
 
+def _from_stripe(stripe_subscription_id: str) -> tuple[SubscriptionView, Subscription] | None:
+    """The subscription as Stripe holds it now, applied to our row first: a change that
+    depends on the current state is computed from this, never from a row an event in
+    flight may be about to update."""
+    fetched = gateway.retrieve_subscription(stripe_subscription_id)
+    if fetched is None:
+        return None
+    view = parse(SubscriptionView, fetched.to_dict(), where=f"subscription {fetched.id}")
+    row = apply_subscription(view, snapshot_at=now_snapshot(), authoritative=True)
+    return (view, row) if row is not None else None
+
+
 def _current(sub: Subscription) -> Subscription:
     """The subscription as Stripe holds it now (under the user's lock), applied to our row:
     what a change may do is decided from that, not from a row an event may be changing."""
@@ -120,24 +132,21 @@ def preview_switch(sub: Subscription) -> SwitchPreview:
 def switch(sub: Subscription, to_interval: str, proration_date: int) -> Subscription | None:
     """Move the subscription's item to the other interval's price, prorated as previewed;
     a running trial keeps its end."""
-    if to_interval != other_interval(sub):
-        raise ChangeNotAllowed("That is your current plan already.")
     plan = plan_for(to_interval)
-    lock_user(sub.user_id)
-    found = _from_stripe(sub.stripe_subscription_id)
-    if found is None or found[1].status not in (S.TRIALING, S.ACTIVE):
+    row = _current(sub)
+    if row.status not in (S.TRIALING, S.ACTIVE):
         raise ChangeNotAllowed("Plans can be switched on an active or trialing subscription.")
-    view, row = found
     if other_interval(row) != to_interval:
         raise ChangeNotAllowed("That is your current plan already.")
     params: SubscriptionUpdateParams = {
-        "items": [{"id": view.item.id, "price": plan.price.stripe_price_id}],
+        "items": [{"id": row.stripe_item_id, "price": plan.price.stripe_price_id}],
         "proration_behavior": PRORATION, "proration_date": proration_date}
-    if view.status == S.TRIALING.value and view.trial_end is not None:
+    if row.status is S.TRIALING and row.trial_end is not None:
         # A running trial (or credit) keeps its end, as Stripe holds it now.
-        params["trial_end"] = view.trial_end
-    key = f"switch-{view.id}-{plan.price.stripe_price_id}-{proration_date}"
-    switched = _apply(gateway.update_subscription(view.id, params, idempotency_key=key))
+        params["trial_end"] = int(row.trial_end.timestamp())
+    key = f"switch-{row.stripe_subscription_id}-{plan.price.stripe_price_id}-{proration_date}"
+    switched = _apply(gateway.update_subscription(row.stripe_subscription_id, params,
+                                                  idempotency_key=key))
     # A switch to the cheaper plan leaves a credit on the customer's balance, which Stripe
     # takes off the next invoice: keep it now, so the next payment is stated right at once.
     cards.sync_default(row.stripe_customer_id)
@@ -156,18 +165,6 @@ def portal_url(customer_id: str, return_url: str, flow: str | None = None) -> st
     session = gateway.create_portal_session(customer_id, return_url, flow_data)
     return str(session.url)
 
-
-
-def _from_stripe(stripe_subscription_id: str) -> tuple[SubscriptionView, Subscription] | None:
-    """The subscription as Stripe holds it now, applied to our row first: a change that
-    depends on the current state is computed from this, never from a row an event in
-    flight may be about to update."""
-    fetched = gateway.retrieve_subscription(stripe_subscription_id)
-    if fetched is None:
-        return None
-    view = parse(SubscriptionView, fetched.to_dict(), where=f"subscription {fetched.id}")
-    row = apply_subscription(view, snapshot_at=now_snapshot(), authoritative=True)
-    return (view, row) if row is not None else None
 
 
 # Stripe wants a trial end in the future; an hour keeps a take-back from charging at once.

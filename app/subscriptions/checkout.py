@@ -18,8 +18,9 @@ from app.catalog.models import CatalogPrice, stored_price
 from app.extensions import db
 from app.referrals.service import credit_days_left
 from app.subscriptions.models import CancellationWaiver, CheckoutStatus, SubscriptionCheckout
-from app.subscriptions.service import apply_checkout_session, current_for
+from app.subscriptions.service import apply_checkout_session
 from app.subscriptions.views import KIND, SubscriptionCheckoutView
+from app.timeline import current_subscription as current_for
 
 log = logging.getLogger("app.subscriptions")
 

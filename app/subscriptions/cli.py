@@ -14,7 +14,7 @@ from app.ids import Count
 from app.money import format_money
 from app.subscriptions import service
 from app.subscriptions.models import CancellationWaiver, Subscription, SubscriptionStatus
-from app.timeline import state_of
+from app.timeline import current_subscription, state_of
 
 _STRIPE_ID = re.compile(r"sub_[A-Za-z0-9_]{1,250}")
 
@@ -41,7 +41,7 @@ def summary_for(user: User) -> dict[str, Any]:
     """The subscription part of `flask users show`: the current one, history, waivers."""
     rows = db.session.scalars(sa.select(Subscription).where(Subscription.user_id == user.id)
                               .order_by(Subscription.created_at, Subscription.id)).all()
-    current = service.current_for(user.id)
+    current = current_subscription(user.id)
     waivers = db.session.scalars(sa.select(CancellationWaiver)
                                  .where(CancellationWaiver.user_id == user.id)
                                  .order_by(CancellationWaiver.id)).all()

@@ -16,8 +16,9 @@ from app.outbox import job
 from app.outbox.enqueue import enqueue
 from app.subscriptions.dunning import GRACE, RETRY, other_cards
 from app.subscriptions.models import Subscription, SubscriptionStatus
-from app.subscriptions.service import apply_subscription, grace_period, now_snapshot, refresh
+from app.subscriptions.service import apply_subscription, now_snapshot, refresh
 from app.subscriptions.views import SubscriptionView
+from app.timeline import grace_period
 
 log = logging.getLogger("app.subscriptions")
 S = SubscriptionStatus

@@ -82,10 +82,6 @@ class Subscription(Model):
     def on_trial(self, now: datetime) -> bool:
         return self.status is S.TRIALING and self.trial_end is not None and now < self.trial_end
 
-    def on_credit(self, now: datetime) -> bool:
-        """Whether the next charge waits for referral credit (Stripe calls it a trial)."""
-        return self.credit_days > 0 and self.on_trial(now)
-
     def active(self, now: datetime) -> bool:
         """Paid up (or trialing) and inside the period Stripe says it covers."""
         return self.status in (S.ACTIVE, S.TRIALING) and now < self.access_until

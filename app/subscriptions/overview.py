@@ -19,7 +19,6 @@ from app.subscriptions.models import (
     SubscriptionCheckout,
     SubscriptionStatus,
 )
-from app.subscriptions.service import grace_period
 from app.timeline import Timeline, timeline_with
 
 S = SubscriptionStatus
@@ -33,7 +32,6 @@ class Overview:
     history: list[Subscription]
     now: datetime
     timeline: Timeline
-    grace_ends: datetime | None = None
 
     @property
     def trial_days_left(self) -> int | None:
@@ -45,6 +43,11 @@ class Overview:
     def credit_days(self) -> int | None:
         """Days of referral credit the next payment waits for; None if it does not."""
         return self.timeline.credit_days or None
+
+    @property
+    def grace_ends(self) -> datetime | None:
+        """While past due: when Premium from the subscription ends unless the card is fixed."""
+        return self.timeline.payment_overdue_until
 
     @property
     def can_cancel(self) -> bool:
@@ -79,12 +82,11 @@ def overview_for(user: User) -> Overview:
     rows = list(db.session.scalars(
         sa.select(Subscription).where(Subscription.user_id == user.id)
         .order_by(Subscription.created_at.desc(), Subscription.id.desc())))
-    # The same choice as `service.current_for`: the newest live one.
+    # The same choice as `timeline.current_subscription`: the newest live one.
     current = next((row for row in rows if row.status in LIVE), None)
     history = [row for row in rows if row is not current]
-    grace = current.grace_ends(grace_period()) if current is not None else None
     now = utcnow()
-    return Overview(current, history, now, timeline_with(user, current, now), grace)
+    return Overview(current, history, now, timeline_with(user, current, now))
 
 
 def checkout_for(user: User, session_id: str) -> SubscriptionCheckout | None:

@@ -51,7 +51,7 @@ from app.subscriptions.models import (
     SubscriptionStatus,
 )
 from app.subscriptions.overview import checkout_for, overview_for
-from app.subscriptions.service import current_for
+from app.timeline import current_subscription as current_for
 from app.timeline import day, timeline_with
 
 log = logging.getLogger("app.subscriptions")

@@ -38,10 +38,6 @@ log = logging.getLogger("app.subscriptions")
 S = SubscriptionStatus
 
 
-grace_period = timeline.grace_period
-current_for = timeline.current_subscription
-
-
 def now_snapshot() -> datetime:
     """The snapshot time of an object Stripe just returned to us: this second. Events carry
     whole seconds, so a later event in the same second ties and is settled by asking Stripe."""
@@ -278,14 +274,14 @@ def record_payment_failed(invoice: InvoiceView, *, at: datetime,
     if row.status in (S.ACTIVE, S.TRIALING) and at >= row.snapshot_at:
         row.status = S.PAST_DUE
     db.session.flush()
-    grace_ends = row.grace_ends(grace_period())
+    grace_ends = row.grace_ends(timeline.grace_period())
     if row.status is S.PAST_DUE and grace_ends is not None:
         dunning.payment_failed(row, invoice_id=invoice.id, amount=invoice.amount_due,
                                currency=invoice.currency, failed_at=failed_at,
                                grace_ends=grace_ends)
     log.warning("invoice %s: payment failed for subscription %s (user %s); grace until %s "
                 "(event %s)", invoice.id, row.stripe_subscription_id, row.user_id,
-                row.grace_ends(grace_period()), event_id)
+                row.grace_ends(timeline.grace_period()), event_id)
 
 
 def record_trial_will_end(sub: SubscriptionView, *, at: datetime,
