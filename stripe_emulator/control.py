@@ -72,11 +72,32 @@ def complete(ident):
         method = body.get("method", "card")
         if method not in ("card", "delayed"):
             raise InvalidRequest("method must be card or delayed", param="method")
+        expiry = _expiry(body)
         with calendar.time_of(st, session):
             checkout_ops.complete(st, session, card=body.get("card", "4242424242424242"),
                                   method=method, email=body.get("email"),
-                                  name=body.get("name"))
+                                  name=body.get("name"), expiry=expiry)
         return jsonify(public(session))
+
+
+def _expiry(body):
+    """(exp_month, exp_year) for the card, given together as integers, or None (the
+    test cards' own 12/2034). One already past is declined later, at the session's time."""
+    given = [key for key in ("exp_month", "exp_year") if key in body]
+    if not given:
+        return None
+    if len(given) == 1:
+        missing_key = "exp_year" if given == ["exp_month"] else "exp_month"
+        raise InvalidRequest(f"{missing_key} is needed with {given[0]}", param=missing_key)
+    month, year = body["exp_month"], body["exp_year"]
+    if type(month) is not int or not 1 <= month <= 12:
+        raise InvalidRequest("exp_month must be an integer from 1 to 12", param="exp_month")
+    if type(year) is not int or not 2000 <= year <= 2099:
+        raise InvalidRequest("exp_year must be a four-digit year (2000 to 2099)",
+                             param="exp_year")
+    if body.get("method", "card") != "card":
+        raise InvalidRequest("exp_month and exp_year are for a card", param="exp_month")
+    return month, year
 
 
 @bp.post("/checkout/sessions/<ident>/settle")

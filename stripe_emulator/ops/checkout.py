@@ -1,5 +1,7 @@
 """Completing, settling and expiring Checkout Sessions: the one code path shared by
 the hosted page and the control endpoint."""
+import datetime as dt
+
 from .. import cards
 from ..errors import CardError, InvalidRequest
 from ..events import emit
@@ -32,9 +34,10 @@ def _customer(st, session, email, name, always):
     return cus
 
 
-def complete(st, session, card=None, method="card", email=None, name=None):
+def complete(st, session, card=None, method="card", email=None, name=None, expiry=None):
     """Pay (or save a card for) an open session; raises CardError on a decline and
-    leaves the session open, exactly like the hosted page."""
+    leaves the session open, exactly like the hosted page. `expiry`: the card's
+    (exp_month, exp_year), else the test cards' 12/2034."""
     _ensure_open(st, session)
     email = email or session["customer_email"] or _known_email(st, session) or DEFAULT_EMAIL
     if method == "delayed" and session["mode"] != "payment":
@@ -44,13 +47,32 @@ def complete(st, session, card=None, method="card", email=None, name=None):
     if method != "delayed" and test_card is None:
         raise CardError("Your card number is incorrect.", code="incorrect_number",
                         param="number")
+    if expiry is not None and test_card is not None:
+        _check_expiry(st, expiry)
     handler = {"payment": _complete_payment, "subscription": _complete_subscription,
                "setup": _complete_setup}[session["mode"]]
-    handler(st, session, test_card, email, name)
+    handler(st, session, test_card, email, name, expiry)
     session["status"] = "complete"
     session["customer_details"] = customer_details(email, name)
     emit(st, "checkout.session.completed", session)
     return session
+
+
+def _check_expiry(st, expiry):
+    """A card whose expiry has passed (by the session's clock) is declined, as Stripe's
+    issuers decline it."""
+    month, year = expiry
+    today = dt.datetime.fromtimestamp(st.now(), dt.UTC)
+    if (year, month) < (today.year, today.month):
+        raise CardError("Your card has expired.", code="expired_card",
+                        decline_code="expired_card", param="exp_month")
+
+
+def _card_pm(st, test_card, email, name, expiry):
+    pm = new_card_pm(st, test_card.number, email, name)
+    if expiry is not None:
+        pm["card"].update(exp_month=expiry[0], exp_year=expiry[1])
+    return pm
 
 
 def _known_email(st, session):
@@ -58,11 +80,11 @@ def _known_email(st, session):
     return cus["email"] if cus else None
 
 
-def _complete_payment(st, session, test_card, email, name):
+def _complete_payment(st, session, test_card, email, name, expiry):
     data = session["_payment_intent_data"]
     cus = _customer(st, session, email, name, session["customer_creation"] == "always")
     pm = (new_bank_pm(st, email, name) if test_card is None
-          else new_card_pm(st, test_card.number, email, name))
+          else _card_pm(st, test_card, email, name, expiry))
     if cus and data.get("setup_future_usage"):
         attach(st, pm, cus)
     pi = st.get(session["payment_intent"] or "", "payment_intent")
@@ -79,7 +101,7 @@ def _complete_payment(st, session, test_card, email, name):
     session["payment_status"] = "paid" if pi["status"] == "succeeded" else "unpaid"
 
 
-def _complete_subscription(st, session, test_card, email, name):
+def _complete_subscription(st, session, test_card, email, name, expiry):
     data = session["_subscription_data"]
     trial = data.get("trial_period_days") or data.get("trial_end")
     if test_card.attach_decline:
@@ -87,7 +109,7 @@ def _complete_subscription(st, session, test_card, email, name):
     if test_card.charge_decline and not trial:
         raise decline(test_card.charge_decline)
     cus = _customer(st, session, email, name, always=True)
-    pm = new_card_pm(st, test_card.number, email, name)
+    pm = _card_pm(st, test_card, email, name, expiry)
     if trial:
         _save_for_later(st, session, cus, pm)
     else:  # the first invoice's payment saves it (setup_future_usage=off_session)
@@ -113,11 +135,11 @@ def _save_for_later(st, session, cus, pm):
     session["setup_intent"] = si["id"]
 
 
-def _complete_setup(st, session, test_card, email, name):
+def _complete_setup(st, session, test_card, email, name, expiry):
     if test_card.attach_decline:
         raise decline(test_card.attach_decline)
     cus = _customer(st, session, email, name, session["customer_creation"] == "always")
-    pm = new_card_pm(st, test_card.number, email, name)
+    pm = _card_pm(st, test_card, email, name, expiry)
     si = st.get(session["setup_intent"], "setup_intent")
     if cus:
         attach(st, pm, cus)

@@ -1,4 +1,6 @@
 """Payment methods, charging, refunds and disputes."""
+import datetime as dt
+
 from .. import cards
 from ..errors import CardError, InvalidRequest, missing
 from ..events import emit, emit_updated
@@ -13,6 +15,9 @@ from ..shapes.payments import dispute as dispute_shape
 from ..shapes.payments import outcome
 from ..shapes.payments import refund as refund_shape
 from ..store import public, snapshot
+
+# Declines that do not depend on the test card, in Stripe's words.
+DECLINE_MESSAGES = {"expired_card": "Your card has expired."}
 
 # Stripe's magic test payment method ids.
 MAGIC_PMS = {
@@ -127,11 +132,24 @@ def charge_intent(st, pi, pm):
         emit(st, "payment_intent.processing", pi)
         return ch
     card = cards.lookup(pm.get("_card"))
+    if has_expired(st, pm):  # whatever the card, as Stripe's issuers decline one
+        fail_charge(st, pi, ch, "expired_card", code="expired_card")
+        raise intent_decline(pi)
     if card and card.charge_decline:
         fail_charge(st, pi, ch, card.charge_decline)
         raise intent_decline(pi)
     succeed_charge(st, pi, ch)
     return ch
+
+
+def has_expired(st, pm):
+    """Whether a card is past its expiry (valid through the end of its month) by the
+    emulator's clock (the test clock's, for a customer on one)."""
+    card = pm.get("card") or {}
+    if "exp_year" not in card:
+        return False
+    today = dt.datetime.fromtimestamp(st.now(), dt.UTC)
+    return (card["exp_year"], card["exp_month"]) < (today.year, today.month)
 
 
 def succeed_charge(st, pi, ch):
@@ -142,16 +160,19 @@ def succeed_charge(st, pi, ch):
     emit(st, "payment_intent.succeeded", pi)
 
 
-def fail_charge(st, pi, ch, decline_code):
-    message = cards.DECLINE_MESSAGES.get(decline_code, "Your card was declined.")
-    ch.update(status="failed", failure_code="card_declined", failure_message=message,
+def fail_charge(st, pi, ch, decline_code, code="card_declined"):
+    """Decline the charge; `code` is the error's (Stripe's `card_declined`, or a more
+    specific one such as `expired_card`, whose decline code is the same word)."""
+    message = DECLINE_MESSAGES.get(decline_code) or cards.DECLINE_MESSAGES.get(
+        decline_code, "Your card was declined.")
+    ch.update(status="failed", failure_code=code, failure_message=message,
               outcome=outcome("issuer_declined", decline_code,
                               "The bank did not return any further details with this "
                               "decline."))
     pm = st.get(ch["payment_method"] or "", "payment_method")
     pi.update(status="requires_payment_method", last_payment_error={
-        "charge": ch["id"], "code": "card_declined", "decline_code": decline_code,
-        "doc_url": "https://stripe.com/docs/error-codes/card-declined",
+        "charge": ch["id"], "code": code, "decline_code": decline_code,
+        "doc_url": "https://stripe.com/docs/error-codes/" + code.replace("_", "-"),
         "message": message, "payment_method": public(pm) if pm else None,
         "type": "card_error"})
     pi["payment_method"] = None
