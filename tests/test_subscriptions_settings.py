@@ -19,6 +19,7 @@ from app.subscriptions.models import (
 )
 from app.timeline import CHARGED_AFTER
 from tests.conftest import csrf_token
+from tests.mail_fixtures import app_clock  # noqa: F401  (fixture)
 from tests.stripe_objects import new_id
 from tests.test_subscriptions_pages import (  # noqa: F401  (fixtures and helpers)
     DAY,
@@ -319,3 +320,35 @@ def test_return_and_webhook_recording_the_new_subscription_at_once_make_one_row(
         thread.join(30)
     assert errors == []
     assert the_subscription(app).status is SubscriptionStatus.ACTIVE
+
+
+def test_a_switch_preview_left_open_past_a_renewal_is_shown_afresh(app, client, alice, emu,
+                                                                    app_clock):
+    """A preview priced in the last period (its proration_date is outside the current one)
+    charges nothing: the page says it is out of date and shows a fresh preview to confirm."""
+    pay(client, emu, "monthly")
+    preview = client.get("/subscriptions/switch").get_data(as_text=True)
+    stale = re.search(r'name="proration_date" value="(\d+)"', preview).group(1)
+    emu("POST", "clock/advance", seconds=32 * DAY)  # the month renews (and is paid)
+    app_clock(emu)
+    with app.app_context():
+        invoices_before = len(gateway.client().v1.invoices.list().data)
+
+    response = post_action(client, "/subscriptions/switch", to_interval="annual",
+                           proration_date=stale)
+    assert response.status_code == 409
+    page = squashed(response.get_data(as_text=True))
+    assert "This preview was out of date: a new billing period has started since it was " \
+        "made. Here is a fresh one; nothing was charged." in page
+    assert "Switch to annual billing?" in page and "Charged today" in page
+    fresh = re.search(r'name="proration_date" value="(\d+)"', page).group(1)
+    assert int(fresh) > int(stale)
+    assert "payment provider" not in page
+    with app.app_context():
+        assert len(gateway.client().v1.invoices.list().data) == invoices_before
+    assert the_subscription(app).interval == "month"
+
+    # The fresh preview goes through.
+    assert post_action(client, "/subscriptions/switch", to_interval="annual",
+                       proration_date=fresh).status_code == 303
+    assert the_subscription(app).interval == "year"

@@ -31,6 +31,12 @@ class ChangeNotAllowed(Exception):
     """The change does not apply to this subscription; `str()` says why."""
 
 
+class PreviewOutOfDate(ChangeNotAllowed):
+    """A switch confirmed from a preview priced in a period that has since ended (a renewal,
+    a trial's or credit's end came in between): Stripe would refuse its `proration_date`,
+    and the amounts it showed are no longer what a switch costs. Nothing was changed."""
+
+
 def _apply(result: object) -> Subscription | None:
     view = parse(SubscriptionView, result.to_dict(),  # type: ignore[attr-defined]
                  where="subscription")
@@ -105,6 +111,7 @@ class PreviewView(StripeView):
 
 @dataclass(frozen=True)
 class SwitchPreview:
+    sub: Subscription  # as Stripe held it when the preview was priced
     to_interval: str
     # Stripe's preview: charged today; during a trial, the first invoice at the trial's end.
     amount_due: int
@@ -114,7 +121,10 @@ class SwitchPreview:
 
 
 def preview_switch(sub: Subscription) -> SwitchPreview:
-    """What switching to the other interval charges or credits today (Stripe's preview)."""
+    """What switching to the other interval charges or credits today (Stripe's preview),
+    priced on the subscription as Stripe holds it now: a row a renewal's event has not
+    reached yet would describe the wrong period."""
+    sub = _current(sub)
     if not sub.live or sub.status.value == "past_due":
         raise ChangeNotAllowed("Plans can be switched on an active or trialing subscription.")
     target = other_interval(sub)
@@ -126,7 +136,7 @@ def preview_switch(sub: Subscription) -> SwitchPreview:
             "items": [{"id": sub.stripe_item_id, "price": plan.price.stripe_price_id}],
             "proration_behavior": PRORATION, "proration_date": when}})
     view = parse(PreviewView, preview.to_dict(), where="invoice preview")
-    return SwitchPreview(target, view.amount_due, view.total, view.currency, when)
+    return SwitchPreview(sub, target, view.amount_due, view.total, view.currency, when)
 
 
 def switch(sub: Subscription, to_interval: str, proration_date: int) -> Subscription | None:
@@ -138,6 +148,11 @@ def switch(sub: Subscription, to_interval: str, proration_date: int) -> Subscrip
         raise ChangeNotAllowed("Plans can be switched on an active or trialing subscription.")
     if other_interval(row) != to_interval:
         raise ChangeNotAllowed("That is your current plan already.")
+    if not (int(row.current_period_start.timestamp()) <= proration_date
+            <= int(row.current_period_end.timestamp())):
+        raise PreviewOutOfDate("This preview was out of date: a new billing period has "
+                               "started since it was made. Here is a fresh one; nothing "
+                               "was charged.")
     params: SubscriptionUpdateParams = {
         "items": [{"id": row.stripe_item_id, "price": plan.price.stripe_price_id}],
         "proration_behavior": PRORATION, "proration_date": proration_date}

@@ -28,6 +28,7 @@ from app.pricing.routes import render_pricing
 from app.subscriptions import bp
 from app.subscriptions.changes import (
     ChangeNotAllowed,
+    PreviewOutOfDate,
     cancel_at_period_end,
     portal_url,
     preview_switch,
@@ -274,16 +275,24 @@ def _change(verb: Callable[[Subscription], Subscription | None],
 def preview() -> ResponseReturnValue:
     """What switching monthly ↔ annual charges or credits today (Stripe's preview)."""
     _require_billing()
+    return _preview_page()
+
+
+def _preview_page(notice: str | None = None, status: int = 200) -> ResponseReturnValue:
+    """A fresh switch preview (with `notice` above it), or settings saying why there is none."""
     sub = _current_or_none()
     if sub is None:
         return _settings(NO_SUBSCRIPTION, "info")
     try:
         shown = preview_switch(sub)
     except ChangeNotAllowed as exc:
+        db.session.rollback()
         return _settings(str(exc), "info")
+    db.session.commit()  # the subscription as Stripe holds it, applied while previewing
     form = SwitchForm(to_interval=shown.to_interval, proration_date=shown.proration_date)
-    return render_template("subscriptions/switch.html", sub=sub, preview=shown, form=form,
-                           target=catalog.offer(INTERVALS[shown.to_interval]))
+    return render_template("subscriptions/switch.html", sub=shown.sub, preview=shown,
+                           form=form, notice=notice,
+                           target=catalog.offer(INTERVALS[shown.to_interval])), status
 
 
 @bp.post("/subscriptions/switch")
@@ -299,6 +308,9 @@ def confirm_switch() -> ResponseReturnValue:
         return _settings(NO_SUBSCRIPTION, "info")
     try:
         changed = switch(sub, form.to_interval.data, form.proration_date.data)
+    except PreviewOutOfDate as exc:
+        db.session.rollback()
+        return _preview_page(str(exc), 409)  # the same question, at today's amounts
     except ChangeNotAllowed as exc:
         db.session.rollback()
         return _settings(str(exc), "info")
