@@ -224,8 +224,9 @@ def test_a_tampered_link_is_refused_with_a_page(app, client, make_user, mangle):
     response = client.get(f"/reset-password/{mangle(token_for(app, user))}")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "This link to reset your password is not valid." in page
-    assert 'href="/forgot-password"' in page
+    assert "This link to reset your password is invalid or has expired." in page
+    assert "cut short" not in page and "copied" not in page  # no blame on the customer
+    assert 'Ask for a new link</a>' in page and 'href="/forgot-password"' in page
 
 
 def test_a_token_for_another_purpose_or_key_is_refused(app, client, make_user):
