@@ -24,6 +24,7 @@ EMAILS: dict[str, Builder | None] = {
     "payment_failed": None,
     "access_ended": None,
     "referral_credit": None,
+    "card_expiring": None,
     "password_reset": None,  # its builder is registered by app.auth.reset
 }
 

@@ -11,6 +11,7 @@ from app.billing.cards import cards_for
 from app.billing.customers import stored_customer_id
 from app.billing.details import details_of
 from app.billing.errors import BillingError
+from app.billing.expiring import expiring_card
 from app.billing.forms import BillingDetailsForm
 from app.settings import bp
 from app.subscriptions.forms import ActionForm
@@ -26,6 +27,7 @@ def index() -> str:
         overview=overview_for(user),
         has_billing_account=stored_customer_id(user) is not None,
         form=ActionForm(),
+        expiring=expiring_card(user),
     )
 
 
@@ -57,5 +59,5 @@ def render_billing(form: BillingDetailsForm, *, status: int = 200, notice: str |
     return render_template(
         "settings/billing.html", form=form, notice=notice, problem=problem,
         editable=notice is None, other_tax_ids=other_tax_ids,
-        cards=cards_for(user), card_form=ActionForm(),
+        cards=cards_for(user), card_form=ActionForm(), expiring=expiring_card(user),
     ), status
