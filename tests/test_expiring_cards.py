@@ -82,7 +82,7 @@ def test_an_expiring_card_is_mailed_once_when_stripe_announces_the_renewal(
     [delivery] = upcoming_events(emu)
     assert delivery["status_code"] == 200
     run_worker(app)
-    [message] = mailbox.messages
+    [message] = [m for m in mailbox.messages if "expires" in str(m["Subject"])]
     assert message["Subject"] == "Your Visa ending 4242 expires before your next payment"
     body = squashed(text_of(message))
     charged = f"{renewal.timestamp() + HOUR:.0f}"
@@ -102,7 +102,7 @@ def test_an_expiring_card_is_mailed_once_when_stripe_announces_the_renewal(
     secret = app.config["STRIPE_WEBHOOK_SECRET"]
     assert post_event(announced, secret=secret).status_code == 200
     run_worker(app)
-    assert len(mailbox.messages) == 1
+    assert [m for m in mailbox.messages if "expires" in str(m["Subject"])] == [message]
     assert [status for _, status in jobs(app, "email:card_expiring:")] == ["done"]
 
 
