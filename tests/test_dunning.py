@@ -70,7 +70,7 @@ def test_a_failed_renewal_is_paid_with_the_next_card_which_becomes_the_default(
     sub = the_subscription(app)
     assert sub.status is SubscriptionStatus.PAST_DUE
     warning = client.get("/premium").get_data(as_text=True)
-    assert "Your last payment didn't go through." in warning  # on every page
+    assert "Your last payment did not go through." in warning  # on every page
     assert [k for k, _ in jobs(app, "retry-invoice:")] == [f"retry-invoice:{sub.latest_invoice_id}"]
 
     run_worker(app)  # mails the user, then pays the invoice with 4242
@@ -79,9 +79,9 @@ def test_a_failed_renewal_is_paid_with_the_next_card_which_becomes_the_default(
     assert sub.status is SubscriptionStatus.ACTIVE and sub.payment_failed_at is None
     assert card_ids(app) == [good, failing] and stripe_default(app) == good
     assert jobs(app, "retry-invoice:")[0][1] == "done"
-    assert "didn't go through" not in client.get("/premium").get_data(as_text=True)
+    assert "did not go through" not in client.get("/premium").get_data(as_text=True)
     [failed] = mailbox.messages
-    assert failed["Subject"] == "Your payment of £7.00 didn't go through"
+    assert failed["Subject"] == "Your payment of £7.00 did not go through"
     body = text_of(failed)
     assert "We will also try the other cards you saved" in body
     assert f"{site.url}/settings/billing" in body
@@ -100,7 +100,7 @@ def test_a_failed_renewal_is_paid_with_the_next_card_which_becomes_the_default(
     emu("POST", "clock/advance", seconds=10 * DAY)
     emu("POST", "flush")
     run_worker(app)
-    assert subjects(mailbox) == ["Your payment of £7.00 didn't go through"]
+    assert subjects(mailbox) == ["Your payment of £7.00 did not go through"]
 
 
 def test_with_no_other_card_the_grace_period_ends_access_and_the_mails_say_so(
@@ -117,7 +117,7 @@ def test_with_no_other_card_the_grace_period_ends_access_and_the_mails_say_so(
     run_worker(app)
     assert subjects(mailbox) == ["Your 14-day free trial of Premium has started",
                                  "Your free trial ends on " + sub.trial_end.strftime("%-d %B %Y"),
-                                 "Your payment of £70.00 didn't go through"]
+                                 "Your payment of £70.00 did not go through"]
     assert client.get("/premium").status_code == 200  # in grace
     settings = client.get("/settings").get_data(as_text=True)
     assert "You keep Premium until" in settings

@@ -83,7 +83,7 @@ def test_the_gift_field_takes_a_username_with_an_at_sign(client, make_user, logi
     response = client.get("/user_upgrades/new", query_string={"user": typed})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Gift Account Upgrade" in html and "<strong>@bob</strong>" in html
+    assert "Gift an upgrade" in html and "<strong>@bob</strong>" in html
     assert 'class="error"' not in html
     # What the purchase form will send is the name itself (any case finds bob).
     assert re.search(r'<input id="recipient" name="recipient" type="hidden" value="bob">',

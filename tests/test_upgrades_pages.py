@@ -43,7 +43,7 @@ def test_anonymous_is_sent_to_log_in(client):
 def test_page_renders_with_buttons_disabled_when_billing_is_off(client, make_user, login):
     login(make_user("alice"))
     html = client.get("/user_upgrades/new").get_data(as_text=True)
-    assert "<h1>Account Upgrade</h1>" in html
+    assert "<h1>Upgrade your account</h1>" in html
     assert "Payments are unavailable right now" in html
     assert "disabled" in button(html, "gold") and "disabled" in button(html, "platinum")
     for text in ("Member", "Gold", "Platinum", "£20.00", "£40.00", "one-time",
@@ -64,7 +64,7 @@ def test_buttons_follow_the_recipients_level(client, make_user, login):
     make_user("goldie", level=Level.GOLD)
     make_user("plato", level=Level.PLATINUM)
     html = client.get("/user_upgrades/new?user=goldie").get_data(as_text=True)
-    assert "<h1>Gift Account Upgrade</h1>" in html and "@goldie" in html
+    assert "<h1>Gift an upgrade</h1>" in html and "@goldie" in html
     assert 'value="gold"' not in html  # Gold is held: no button to buy it
     assert "disabled" in button(html, "gold_to_platinum")  # billing is off here
     assert "Gift Platinum</button>" in html
@@ -83,7 +83,7 @@ def test_own_platinum_account_is_told_there_is_nothing_more(client, make_user, l
 def test_unknown_gift_recipient_is_a_form_error(client, make_user, login):
     login(make_user("alice"))
     html = client.get("/user_upgrades/new?user=nobody").get_data(as_text=True)
-    assert "<h1>Gift Account Upgrade</h1>" in html
+    assert "<h1>Gift an upgrade</h1>" in html
     assert 'class="error"' in html and "There is no user called “nobody”" in html
     assert 'aria-invalid="true"' in html
 

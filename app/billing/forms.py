@@ -34,6 +34,15 @@ def countries() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found, key=lambda pair: _sort_key(pair[1])))
 
 
+def tax_id_words(kind: str) -> str:
+    """A Stripe tax ID type the form does not offer, as people say it: "jp_cn" is "Japan
+    CN", "eu_oss_vat" "EU OSS VAT" (the country's name, then the ID's initials)."""
+    country, _, rest = kind.partition("_")
+    names = dict(countries())
+    place = "EU" if country == "eu" else names.get(country.upper(), country.upper())
+    return f"{place} {rest.replace('_', ' ').upper()}".strip()
+
+
 def at_most(characters: int) -> Length:
     """Stripe's length limit for a field, said in our words."""
     return Length(max=characters, message=f"Use at most {characters} characters.")
@@ -58,13 +67,14 @@ class BillingDetailsForm(Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.country.choices = [("", "Choose…"), *countries()]
-        self.tax_type.choices = [("", "None"), *((kind, f"{t.label} ({kind})")
+        self.tax_type.choices = [("", "None"), *((kind, t.label)
                                                  for kind, t in TAX_ID_TYPES.items())]
-        # A value Stripe holds that the lists lack (set in Stripe's dashboard) is shown as it
-        # is, so the page tells the truth; validation decides whether it can be saved.
-        for field in (self.country, self.tax_type):
+        # A value Stripe holds that the lists lack (set in Stripe's dashboard) is shown, so
+        # the page tells the truth (a tax ID type in words, not Stripe's code); validation
+        # decides whether it can be saved.
+        for field, words in ((self.country, str), (self.tax_type, tax_id_words)):
             if field.data and field.data not in {value for value, _ in field.choices}:
-                field.choices.append((field.data, field.data))
+                field.choices.append((field.data, words(field.data)))
 
     def validate_tax_type(self, field: Field) -> None:
         if self.tax_value.data and not field.data:

@@ -17,9 +17,10 @@ def index() -> str:
 
 @bp.get("/premium")
 def premium() -> tuple[str, int]:
-    """A small gated page: shows the access check working, and why."""
+    """A small gated page: shows the access check working, and why. A visitor (not logged
+    in) is not refused: the header links here, so it says what Premium is and the way in."""
     access = timeline_for(current_user)
-    status = 200 if access.premium else 403
+    status = 200 if access.premium or not current_user.is_authenticated else 403
     return render_template("main/premium.html", access=access), status
 
 

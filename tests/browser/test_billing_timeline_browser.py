@@ -268,7 +268,7 @@ def test_past_due_warns_until_the_grace_end(app, site, page, client, emu, alice,
     assert (failed["status"], failed["amount_due"]) == ("open", 7000)
     grace_end = day(failed["created"] + GRACE_DAYS * DAY)
     seen = visit(page, site, shots="past-due" if SHOTS else None)
-    warning = (f"Your last payment didn't go through. You keep Premium until {grace_end}: "
+    warning = (f"Your last payment did not go through. You keep Premium until {grace_end}: "
                "update your card before then to keep it.")
     assert warning in seen.pricing_pages and warning in seen.premium  # the site-wide warning
     said = f"Premium (annual), payment overdue: Premium is kept until {grace_end}"

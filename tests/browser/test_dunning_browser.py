@@ -21,7 +21,7 @@ from tests.test_subscriptions_pages import DAY
 
 pytestmark = pytest.mark.browser
 FAILS_WHEN_CHARGED = "Visa: attaches, but fails when charged"
-WARNING = "Your last payment didn't go through."
+WARNING = "Your last payment did not go through."
 
 
 @pytest.fixture
@@ -63,12 +63,12 @@ def test_the_worker_pays_with_the_second_card_and_it_becomes_the_default(
     page.goto(site.url + "/settings")
     expect(page.locator(".plan-line .status")).to_have_text("Active")
     assert [s for s in subjects(mailbox) if not s.startswith("Your free trial ends")] == \
-        ["Your payment of £70.00 didn't go through"]
+        ["Your payment of £70.00 did not go through"]
 
     move_clock(emu, 10 * DAY)
     run_worker(app)  # nothing more alarming: the grace job finds it paid
     assert [s for s in subjects(mailbox) if not s.startswith("Your free trial ends")] == \
-        ["Your payment of £70.00 didn't go through"]
+        ["Your payment of £70.00 did not go through"]
 
 
 def test_with_only_the_failing_card_premium_ends_with_the_grace_period(
@@ -80,8 +80,8 @@ def test_with_only_the_failing_card_premium_ends_with_the_grace_period(
     run_worker(app)
     page.goto(site.url + "/settings")
     expect(page.get_by_text("Your last payment did not go through.")).to_be_visible()
-    assert "Your payment of £70.00 didn't go through" in subjects(mailbox)
-    failed = next(m for m in mailbox.messages if "didn't go through" in str(m["Subject"]))
+    assert "Your payment of £70.00 did not go through" in subjects(mailbox)
+    failed = next(m for m in mailbox.messages if "did not go through" in str(m["Subject"]))
     assert "If you don't, we will try the card again" in text_of(failed)
 
     app_clock(emu, timedelta(days=7, minutes=1))

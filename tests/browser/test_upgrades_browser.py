@@ -70,7 +70,7 @@ def test_gift_platinum_paid_by_card(app, site, page, browser, emu, make_user):
     page.get_by_role("link", name="Upgrade", exact=True).click()
     page.get_by_label("Gift to (username)").fill("bob")
     page.get_by_role("button", name="Gift an upgrade").click()
-    expect(page.get_by_role("heading", name="Gift Account Upgrade")).to_be_visible()
+    expect(page.get_by_role("heading", name="Gift an upgrade")).to_be_visible()
     page.get_by_role("button", name="Gift Platinum").click()
 
     # Stripe's (the emulator's) hosted Checkout page, prefilled with the purchaser's email.
