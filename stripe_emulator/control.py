@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from .api import fetch
 from .errors import InvalidRequest, StripeError
-from .ops import calendar
+from .ops import authentication, calendar
 from .ops import checkout as checkout_ops
 from .ops import payments as payment_ops
 from .store import public
@@ -98,6 +98,31 @@ def _expiry(body):
     if body.get("method", "card") != "card":
         raise InvalidRequest("exp_month and exp_year are for a card", param="exp_month")
     return month, year
+
+
+@bp.post("/payment_intents/<ident>/authenticate")
+def authenticate_payment(ident):
+    """Answer a PaymentIntent's 3-D Secure challenge as the customer would on the hosted
+    page: `{"outcome": "succeed"|"fail"}`."""
+    return _authenticate(ident, "payment_intent")
+
+
+@bp.post("/setup_intents/<ident>/authenticate")
+def authenticate_setup(ident):
+    """The same for a SetupIntent (a card saved by setup-mode or trial Checkout)."""
+    return _authenticate(ident, "setup_intent")
+
+
+def _authenticate(ident, kind):
+    outcome = _body().get("outcome")
+    if outcome not in ("succeed", "fail"):
+        raise InvalidRequest("outcome must be succeed or fail", param="outcome")
+    st = _store()
+    with st.lock:
+        intent = fetch(st, ident, kind, kind)
+        with calendar.time_of(st, intent):
+            authentication.authenticate(st, intent, outcome == "succeed")
+        return jsonify(public(intent))
 
 
 @bp.post("/checkout/sessions/<ident>/settle")

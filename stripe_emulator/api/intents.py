@@ -1,11 +1,18 @@
 """Payment intents, charges, refunds and setup intents."""
-from ..errors import InvalidRequest
+from ..errors import CardError, InvalidRequest
 from ..events import emit, emit_updated
-from ..ops.payments import attach, charge_intent, method_types, refund, resolve_pm
+from ..ops.payments import (
+    attach,
+    charge_intent,
+    mark_set_up,
+    method_types,
+    refund,
+    resolve_pm,
+)
 from ..params import LIST, PAYMENT_METHOD_TYPES_REMOVED
 from ..shapes.customers import setup_intent
 from ..shapes.payments import payment_intent
-from ..store import snapshot
+from ..store import public, snapshot
 from . import fetch, paginate, require, route
 
 PI_FIELDS = {"amount": "int", "currency": "str", "customer": "str",
@@ -71,7 +78,15 @@ def _confirm(st, pi, params):
     cus = st.get(pi["customer"] or "", "customer")
     if cus and pi["setup_future_usage"] and pm["customer"] is None:
         attach(st, pm, cus)
-    charge_intent(st, pi, pm)
+    if params.get("return_url"):
+        pi["_return_url"] = params["return_url"]
+    charge_intent(st, pi, pm, off_session=bool(params.get("off_session")))
+    if pi["status"] == "requires_action" and params.get("off_session"):
+        # Stripe answers an off-session payment that needs the customer with a 402.
+        error = dict(pi["last_payment_error"])
+        raise CardError(error.pop("message"), code=error.pop("code"),
+                        payment_intent=public(pi),
+                        **{k: v for k, v in error.items() if k != "type"})
 
 
 @route("/payment_intents/<ident>")
@@ -196,6 +211,7 @@ def _confirm_setup(st, si, params):
     if cus:
         attach(st, pm, cus)
     si.update(payment_method=pm["id"], status="succeeded")
+    mark_set_up(pm)  # no challenge through the API here (see the README)
     emit(st, "setup_intent.succeeded", si)
 
 

@@ -43,7 +43,8 @@ def invoice_lines(st, params, ident):
 def pay_invoice(st, params, ident):
     """A manual payment attempt, with `payment_method` (one of the invoice's customer's
     cards; the defaults stay as they are) or the default card. A decline answers the
-    PaymentIntent's card_error, with the card's own decline code."""
+    PaymentIntent's card_error, with the card's own decline code; a card asking for
+    3-D Secure answers `invoice_payment_intent_requires_action`."""
     inv = fetch(st, ident, "invoice")
     if inv["status"] != "open":
         raise InvalidRequest("Invoice is already paid." if inv["status"] == "paid"
@@ -53,7 +54,9 @@ def pay_invoice(st, params, ident):
     if params.get("payment_method"):
         pm = _customers_payment_method(st, inv, params["payment_method"])
     sub = subscription_of(st, inv)
-    error = sub_ops.collect(st, sub, inv, snapshot(sub), pm=pm, automatic=False)
+    # Stripe's /pay is off-session unless told otherwise (`off_session` defaults to true).
+    error = sub_ops.collect(st, sub, inv, snapshot(sub), pm=pm, automatic=False,
+                            off_session=params.get("off_session", True))
     if error is not None:
         raise error
     return inv

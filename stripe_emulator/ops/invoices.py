@@ -6,8 +6,8 @@ from ..events import emit, emit_updated
 from ..shapes.invoices import invoice as invoice_shape
 from ..shapes.invoices import invoice_payment, line_item
 from ..shapes.payments import payment_intent
-from ..store import snapshot
-from .payments import charge_intent
+from ..store import public, snapshot
+from .payments import AUTHENTICATION_FAILED, charge_intent, fail_authentication
 
 DAY = 86400
 # Stripe finalizes (and charges) a subscription's renewal draft about an hour after
@@ -166,12 +166,28 @@ NO_PAYMENT_METHOD = (
     "#payment-method-priority.")
 
 
-def attempt(st, inv, pm=None, automatic=True):
+# Stripe's answer when an invoice's payment waits for the customer to authenticate.
+ACTION_REQUIRED = "invoice_payment_intent_requires_action"
+
+
+def action_required(pi):
+    """The 402 Stripe answers (to `/pay`) while the invoice's PaymentIntent waits for
+    3-D Secure."""
+    return CardError("This payment requires additional user action before it can be "
+                     "completed successfully. Payment can be completed using the "
+                     "PaymentIntent associated with the invoice. For more information, "
+                     "visit https://stripe.com/docs/billing/subscriptions/overview"
+                     "#requires-action", code=ACTION_REQUIRED,
+                     payment_intent=public(pi))
+
+
+def attempt(st, inv, pm=None, automatic=True, off_session=True):
     """Try to collect an open invoice with `pm` or the default card. Emits the charge
     events, then invoice.paid + invoice.payment_succeeded (+ invoice_payment.paid) or
     invoice.payment_failed, and invoice.updated; then customer.updated if `delinquent`
     changed. Returns None when paid, else the error that explains the failure (the
-    card_error of the declined PaymentIntent, or the missing payment method).
+    card_error of the declined PaymentIntent, the missing payment method, or
+    `ACTION_REQUIRED` when the card asks for 3-D Secure).
 
     As Stripe documents `attempt_count`, any first attempt counts, then only automatic
     ones: a manual attempt (`automatic=False`, `/pay`) after the first moves neither
@@ -189,17 +205,35 @@ def attempt(st, inv, pm=None, automatic=True):
             description="Subscription creation"
             if inv["billing_reason"] == "subscription_create" else "Subscription update"))
         pi["setup_future_usage"] = "off_session"
+        pi["_invoice"] = inv["id"]
         record = st.add(invoice_payment(st.now(), inv, pi["id"]))
         emit(st, "payment_intent.created", pi)
         pm = pm or _payment_method(st, inv, subscription_of(st, inv))
         try:
             if pm is None:
                 raise InvalidRequest(NO_PAYMENT_METHOD)
-            charge_intent(st, pi, pm)
-            record.update(status="paid", amount_paid=inv["amount_due"])
-            record["status_transitions"]["paid_at"] = st.now()
+            charge_intent(st, pi, pm, off_session=off_session)
+            if pi["status"] == "requires_action":
+                error = action_required(pi)
+            else:
+                _record_paid(st, record, inv)
         except (CardError, InvalidRequest) as exc:
             error = exc
+    return _conclude(st, inv, customer, error, before, customer_before, counts,
+                     automatic and off_session, off_session, record)
+
+
+def _record_paid(st, record, inv):
+    record.update(status="paid", amount_paid=inv["amount_due"])
+    record["status_transitions"]["paid_at"] = st.now()
+
+
+def _conclude(st, inv, customer, error, before, customer_before, counts, automatic,
+              off_session, record):
+    """The invoice's events for an attempt's outcome (see `attempt`). A payment waiting
+    for 3-D Secure is not retried automatically (Stripe waits for the customer):
+    invoice.payment_failed (off-session, as Stripe reports an off-session payment that
+    needs authentication) and invoice.payment_action_required."""
     if error is None:
         inv.update(status="paid", amount_paid=inv["amount_due"], amount_remaining=0,
                    next_payment_attempt=None)
@@ -208,6 +242,11 @@ def attempt(st, inv, pm=None, automatic=True):
         emit(st, "invoice.payment_succeeded", inv)
         if record is not None:
             emit(st, "invoice_payment.paid", record)
+    elif getattr(error, "code", None) == ACTION_REQUIRED:
+        inv["next_payment_attempt"] = None
+        if off_session:
+            emit(st, "invoice.payment_failed", inv)
+        emit(st, "invoice.payment_action_required", inv)
     else:
         if counts:
             inv["next_payment_attempt"] = next_attempt(st, inv)
@@ -222,6 +261,39 @@ def attempt(st, inv, pm=None, automatic=True):
         customer["delinquent"] = True
     emit_updated(st, "customer.updated", customer, customer_before)
     return error
+
+
+def waiting_intent(st, inv):
+    """The invoice's PaymentIntent waiting for 3-D Secure, or None."""
+    for record in st.all("invoice_payment"):  # newest first
+        if record["invoice"] == inv["id"]:
+            pi = st.get(record["payment"]["payment_intent"] or "", "payment_intent")
+            return pi if pi and pi["status"] == "requires_action" else None
+    return None
+
+
+def finish_authentication(st, inv, pi, succeeded):
+    """The customer completed (or failed) the challenge for the invoice's payment:
+    paid with Stripe's events (as `attempt`), or the intent fails
+    (payment_intent.payment_failed) and the invoice stays open as it was. Returns
+    None when paid, else the error."""
+    if not succeeded:
+        fail_authentication(st, pi)
+        return CardError(AUTHENTICATION_FAILED, code="payment_intent_authentication_failure",
+                         payment_intent=public(pi))
+    customer = st.get(inv["customer"], "customer")
+    before, customer_before = snapshot(inv), snapshot(customer)
+    record = next(r for r in st.all("invoice_payment")
+                  if r["payment"]["payment_intent"] == pi["id"])
+    error = None
+    try:
+        charge_intent(st, pi, st.get(pi["payment_method"], "payment_method"),
+                      authenticated=True)
+        _record_paid(st, record, inv)
+    except CardError as exc:
+        error = exc
+    return _conclude(st, inv, customer, error, before, customer_before, False, False,
+                     False, record)
 
 
 def open_invoices(st, sub):

@@ -26,6 +26,9 @@ MAGIC_PMS = {
     "pm_card_chargeDeclined": "4000000000000002",
     "pm_card_chargeDeclinedInsufficientFunds": "4000000000009995",
     "pm_card_chargeCustomerFail": "4000000000000341",
+    "pm_card_authenticationRequired": "4000002760003184",
+    "pm_card_authenticationRequiredOnSetup": "4000002500003155",
+    "pm_card_threeDSecure2Required": "4000000000003220",
 }
 
 
@@ -115,9 +118,14 @@ def detach(st, pm):
     return pm
 
 
-def charge_intent(st, pi, pm):
+def charge_intent(st, pi, pm, off_session=False, authenticated=False):
     """Try to collect a payment intent with a payment method: emits the charge and
-    intent events; raises CardError on decline (the state change stays, as at Stripe)."""
+    intent events; raises CardError on decline (the state change stays, as at Stripe).
+    A card that asks for 3-D Secure (and was not just `authenticated`) leaves the
+    intent in `requires_action` with no charge: returns None."""
+    if not authenticated and needs_authentication(pm, off_session):
+        require_action(st, pi, pm, off_session)
+        return None
     pi["payment_method"] = pm["id"]
     ch = st.add(charge_shape(st.now(), st.base_url, pi["amount"], pi["currency"], pm,
                              customer=pi["customer"], payment_intent=pi["id"],
@@ -155,7 +163,10 @@ def has_expired(st, pm):
 def succeed_charge(st, pi, ch):
     ch.update(status="succeeded", paid=True, captured=True, amount_captured=ch["amount"],
               outcome=ch["outcome"] or outcome("authorized"))
-    pi.update(status="succeeded", amount_received=pi["amount"], last_payment_error=None)
+    pi.update(status="succeeded", amount_received=pi["amount"], last_payment_error=None,
+              next_action=None)
+    if pi["setup_future_usage"]:  # saved for later payments: set up, as at Stripe
+        mark_set_up(st.get(ch["payment_method"] or "", "payment_method"))
     emit(st, "charge.succeeded", ch)
     emit(st, "payment_intent.succeeded", pi)
 
@@ -178,6 +189,70 @@ def fail_charge(st, pi, ch, decline_code, code="card_declined"):
     pi["payment_method"] = None
     emit(st, "charge.failed", ch)
     emit(st, "payment_intent.payment_failed", pi)
+
+
+AUTHENTICATION_REQUIRED = ("Your card was declined. This transaction requires "
+                           "authentication.")
+AUTHENTICATION_FAILED = ("We are unable to authenticate your payment method. Please "
+                         "choose a different payment method and try again.")
+
+
+def needs_authentication(pm, off_session):
+    """Whether charging (or saving) `pm` now asks the customer for 3-D Secure."""
+    return pm["type"] == "card" and cards.needs_authentication(
+        cards.lookup(pm.get("_card")), off_session, pm.get("_set_up", False))
+
+
+def mark_set_up(pm):
+    """The card was set up for future (off-session) use."""
+    if pm is not None:
+        pm["_set_up"] = True
+
+
+def challenge_url(st, intent):
+    """The emulator's challenge page for an intent in `requires_action`."""
+    return f"{st.base_url}/authenticate/{intent['id']}"
+
+
+def require_action(st, intent, pm, off_session=False):
+    """The intent waits for the customer to authenticate (3-D Secure), with Stripe's
+    `next_action`; off-session, `last_payment_error` says `authentication_required`
+    (Stripe's decline for a payment the customer was not there to authenticate).
+    Emits payment_intent.requires_action (or setup_intent.requires_action)."""
+    intent.update(status="requires_action", payment_method=pm["id"], next_action={
+        "type": "redirect_to_url",
+        "redirect_to_url": {"return_url": intent.get("_return_url"),
+                            "url": challenge_url(st, intent)}})
+    error_key = "last_payment_error" if intent["object"] == "payment_intent" \
+        else "last_setup_error"
+    intent[error_key] = None
+    if off_session:
+        intent[error_key] = {
+            "code": "authentication_required", "decline_code": "authentication_required",
+            "doc_url": "https://stripe.com/docs/error-codes/authentication-required",
+            "message": AUTHENTICATION_REQUIRED, "payment_method": public(pm),
+            "type": "card_error"}
+    emit(st, f"{intent['object']}.requires_action", intent)
+
+
+def fail_authentication(st, intent):
+    """The customer failed (or abandoned) the challenge: the intent needs another
+    payment method, with Stripe's `*_authentication_failure` error. Emits
+    payment_intent.payment_failed (or setup_intent.setup_failed)."""
+    pm = st.get(intent["payment_method"] or "", "payment_method")
+    kind = intent["object"]
+    error = {"code": f"{kind}_authentication_failure",
+             "doc_url": f"https://stripe.com/docs/error-codes/"
+                        f"{kind.replace('_', '-')}-authentication-failure",
+             "message": AUTHENTICATION_FAILED, "payment_method": public(pm) if pm else None,
+             "type": "invalid_request_error"}
+    intent.update(status="requires_payment_method", payment_method=None, next_action=None)
+    if kind == "payment_intent":
+        intent["last_payment_error"] = error
+        emit(st, "payment_intent.payment_failed", intent)
+    else:
+        intent["last_setup_error"] = error
+        emit(st, "setup_intent.setup_failed", intent)
 
 
 def settle_intent(st, pi, succeeded):

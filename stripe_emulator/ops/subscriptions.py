@@ -67,7 +67,7 @@ def start(st, customer, lines, pm, trial_days=None, metadata=None, trial_end=Non
     emit(st, "customer.subscription.created", sub)
     emit(st, "invoice.created", inv)
     invoices.finalize(st, inv)
-    collect(st, sub, inv, snapshot(sub))
+    collect(st, sub, inv, snapshot(sub), off_session=False)  # the customer is at Checkout
     return sub, inv
 
 
@@ -81,22 +81,26 @@ def bill(st, sub, reason, span, before, item_lines=True):
     return inv
 
 
-def collect(st, sub, inv, before, pm=None, automatic=True):
+def collect(st, sub, inv, before, pm=None, automatic=True, off_session=True):
     """Try to pay an open invoice of `sub`, move the subscription's status and emit
     customer.subscription.updated (then .deleted if failed retries end it). Returns
     None when paid, else the error explaining the failure (see `invoices.attempt`)."""
-    error = invoices.attempt(st, inv, pm, automatic=automatic)
-    final = _after_payment(st, sub, inv, error is None, automatic)
+    error = invoices.attempt(st, inv, pm, automatic=automatic, off_session=off_session)
+    waiting = getattr(error, "code", None) == invoices.ACTION_REQUIRED
+    final = _after_payment(st, sub, inv, error is None, automatic and off_session,
+                           waiting)
     emit_updated(st, "customer.subscription.updated", sub, before)
     if final == "canceled":
         cancel(st, sub, reason="payment_failed")
     return error
 
 
-def _after_payment(st, sub, inv, paid, automatic=True):
+def _after_payment(st, sub, inv, paid, automatic=True, waiting=False):
     """The status a payment outcome leads to; returns the final-failure action taken.
     A failed manual attempt (`/pay`) changes nothing: only the automatic schedule
-    moves a subscription towards past_due and its end."""
+    moves a subscription towards past_due and its end. A renewal `waiting` for 3-D
+    Secure is past_due (Stripe's rule for a failed renewal) with no retry ahead, and
+    no final action: Stripe waits for the customer."""
     if paid:
         trial_over = sub["status"] == "trialing" and sub["trial_end"] <= st.now()
         if sub["status"] in ("incomplete", "past_due", "unpaid") or trial_over:
@@ -104,12 +108,24 @@ def _after_payment(st, sub, inv, paid, automatic=True):
         return None
     if not automatic or sub["status"] in ("incomplete", *ENDED):
         return None
-    if inv["next_payment_attempt"] is not None:
+    if inv["next_payment_attempt"] is not None or waiting:
         sub["status"] = "past_due"
         return None
     final = st.config["after_payment_retries"]
     sub["status"] = "unpaid" if final == "unpaid" else "past_due"
     return final
+
+
+def authenticated(st, sub, inv, pi, succeeded):
+    """The customer completed (or failed) 3-D Secure for the invoice's payment: when
+    paid, the subscription becomes active again (customer.subscription.updated).
+    Returns None when paid, else the error."""
+    before = snapshot(sub)
+    error = invoices.finish_authentication(st, inv, pi, succeeded)
+    if error is None:
+        _after_payment(st, sub, inv, True)
+        emit_updated(st, "customer.subscription.updated", sub, before)
+    return error
 
 
 def retry(st, sub, inv):
