@@ -43,9 +43,13 @@ def emulator_now(emu) -> datetime:
     return datetime.fromtimestamp(emu("GET", "clock")["now"], UTC)
 
 
-def pay_with_card_ending_this_month(client, emu) -> tuple[int, int]:
+def pay_with_card_ending_this_month(client, emu, app_clock) -> tuple[int, int]:  # noqa: F811
     """Subscribe monthly with a Visa valid to the end of this month (by Stripe's clock): it
-    pays today, and next month's renewal comes after it expired. Returns its expiry."""
+    pays today, and next month's renewal comes after it expired. Returns its expiry.
+    The clocks move on to noon first, so a month cannot end while this runs."""
+    now = emu("GET", "clock")["now"]
+    emu("POST", "clock/advance", seconds=(DAY // 2 - now % DAY) % DAY)
+    app_clock(emu)
     now = emulator_now(emu)
     session_id = session_id_of(subscribe(client, "monthly"))
     emu("POST", f"checkout/sessions/{session_id}/complete", card=VISA,
@@ -70,7 +74,7 @@ def upcoming_events(emu) -> list[dict]:
 
 def test_an_expiring_card_is_mailed_once_when_stripe_announces_the_renewal(
         app, site, client, emu, alice, mailbox, post_event, app_clock):  # noqa: F811
-    month, year = pay_with_card_ending_this_month(client, emu)
+    month, year = pay_with_card_ending_this_month(client, emu, app_clock)
     emu("POST", "flush")
     run_worker(app)
     mailbox.clear()  # the welcome
@@ -108,7 +112,7 @@ def test_an_expiring_card_is_mailed_once_when_stripe_announces_the_renewal(
 
 def test_no_mail_when_another_card_would_pay(
         app, site, client, emu, alice, mailbox, app_clock):  # noqa: F811
-    pay_with_card_ending_this_month(client, emu)
+    pay_with_card_ending_this_month(client, emu, app_clock)
     emu("POST", "flush")
     assert "expires before your next payment" in text(client, "/settings/billing")
     add_card(client, emu, MASTERCARD)  # valid to 12/2034, not made the default

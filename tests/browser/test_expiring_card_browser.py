@@ -55,7 +55,7 @@ def look(page, name: str) -> None:
 def test_an_expiring_card_is_warned_of_mailed_once_and_replaced(
         app, site, page, client, emu, make_user, login, mailbox, app_clock):  # noqa: F811
     login(make_user("alice"))
-    pay_with_card_ending_this_month(client, emu)
+    pay_with_card_ending_this_month(client, emu, app_clock)
     to_three_days_before_the_renewal(app, emu, app_clock)
     run_worker(app)
     run_worker(app)  # a second run finds nothing more to send
