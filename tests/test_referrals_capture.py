@@ -129,6 +129,30 @@ def test_a_logged_in_visitor_is_not_referred(client, alice, make_user, login):
     assert ref_cookie(client.get(f"/pricing?ref={alice.referral_code}")) is None
 
 
+def test_the_link_lands_on_a_sign_up_page_that_says_who_invited_you_and_what_you_both_get(
+        client, alice):
+    page = client.get(f"/r/{alice.referral_code}", follow_redirects=True)
+    assert page.status_code == 200 and page.request.path == "/signup"
+    html = " ".join(page.get_data(as_text=True).split())
+    assert ('<p class="notice notice-info invitation"><strong>@alice</strong> invited you. '
+            "When you first pay for Premium or an upgrade, you both get 45 days of Premium "
+            "free.</p>") in html
+    assert html.index("invited you") < html.index('<form method="post"')  # then the form
+    # Still said on a later visit (the code is remembered), and for ?ref= on the page itself.
+    assert "@alice</strong> invited you" in client.get("/signup").get_data(as_text=True)
+    other = client.application.test_client()
+    assert "@alice</strong> invited you" in \
+        other.get(f"/signup?ref={alice.referral_code}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("code", ["zzzzzzzz", "<script>"])
+def test_an_unknown_code_lands_on_a_plain_sign_up(client, alice, code):
+    page = client.get(f"/r/{code}", follow_redirects=True)
+    assert page.status_code == 200 and page.request.path == "/signup"
+    html = page.get_data(as_text=True)
+    assert "invited you" not in html and "Create your account" in html
+
+
 # --- what is ignored -------------------------------------------------------------------
 
 BAD_CODES = ["zzzzzzzz",  # the right shape, nobody's

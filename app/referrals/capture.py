@@ -70,6 +70,12 @@ def remembered_code() -> str | None:
     return normalised(request.args.get("ref", ""))
 
 
+def inviter() -> User | None:
+    """Whoever's link brought this browser (the remembered code, else `?ref=`), if anyone's:
+    the sign-up page names them."""
+    return service.referrer_for_code(remembered_code())
+
+
 def record_signup_referral(user: User) -> None:
     """At sign-up, in its transaction: record who referred the new user, if anyone did.
     A referral must never make a sign-up fail, so it is tried inside a savepoint; whatever

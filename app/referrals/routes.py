@@ -51,6 +51,16 @@ def referred_by() -> str | None:
 
 
 @bp.app_template_global()
+def invited_by() -> str | None:
+    """For the sign-up page: the username of whoever's link brought the visitor, if any (an
+    unknown code names no one, and the page is a plain sign-up)."""
+    if current_user.is_authenticated:
+        return None
+    referrer = capture.inviter()
+    return referrer.username if referrer is not None else None
+
+
+@bp.app_template_global()
 def referral_overview() -> overview.ReferralOverview:
     """For the settings section (a logged-in page): link, conversions, credit, ledger."""
     return overview.overview_for(current_user._get_current_object())
