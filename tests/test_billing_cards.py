@@ -107,9 +107,50 @@ def test_the_last_card_of_a_subscriber_cannot_be_removed(app, client, emu, alice
     add_subscription(app, alice, status="active")
     response = post(client, f"/settings/billing/cards/{card_id(app, visa)}/remove")
     assert response.status_code == 303
-    assert "This is the card your Premium subscription is charged to." in page(client)
+    assert "Your subscription is paid with this card: add another to remove it." in page(client)
     assert [s for _, _, s in cards(app)] == [visa]
     assert attached(app) == {visa}
+
+
+KEPT = "Your subscription is paid with this card: add another to remove it."
+
+
+def test_remove_is_offered_only_where_it_would_work_and_says_why_not(app, client, emu,
+                                                                     alice):
+    add_card(client, emu, VISA)
+    [(_, _, visa)] = cards(app)
+    remove_link = f'href="/settings/billing/cards/{card_id(app, visa)}/remove"'
+    assert remove_link in page(client) and KEPT not in page(client)  # no subscription
+    add_subscription(app, alice, status="active")
+    html = page(client)
+    assert remove_link not in html and ">Remove<" not in html
+    assert KEPT in html
+    # Its confirm page says the same, with no Remove button.
+    confirm = client.get(f"/settings/billing/cards/{card_id(app, visa)}/remove")
+    assert confirm.status_code == 200
+    text = re.sub(r"\s+", " ", confirm.get_data(as_text=True))
+    assert KEPT in text and 'type="submit"' not in text.split("<main", 1)[1]
+    # With a second card, either may go.
+    add_card(client, emu, MASTERCARD)
+    html = page(client)
+    assert KEPT not in html and html.count(">Remove<") == 2
+
+
+def test_every_remove_asks_first_and_keep_changes_nothing(app, client, emu, alice):
+    add_card(client, emu, VISA)
+    [(_, _, visa)] = cards(app)
+    path = f"/settings/billing/cards/{card_id(app, visa)}/remove"
+    confirm = client.get(path)
+    assert confirm.status_code == 200
+    html = re.sub(r"\s+", " ", confirm.get_data(as_text=True))
+    assert "<h1 id=\"remove-heading\">Remove Visa ending 4242?</h1>" in html
+    assert f'<form method="post" action="{path}"' in html and 'name="csrf_token"' in html
+    assert '<button type="submit" class="button button-danger">Remove</button>' in html
+    assert '<a class="button" href="/settings/billing">Keep</a>' in html
+    assert attached(app) == {visa} and len(cards(app)) == 1  # asking removes nothing
+    post(client, path)
+    assert cards(app) == [] and attached(app) == set()
+    assert client.get(path).status_code == 404  # gone
 
 
 def test_another_users_card_is_404_and_nothing_changes(app, client, emu, alice, make_user,
@@ -123,6 +164,7 @@ def test_another_users_card_is_404_and_nothing_changes(app, client, emu, alice, 
     for card in ids:
         for action in ("default", "up", "down", "remove"):
             assert post(client, f"/settings/billing/cards/{card}/{action}").status_code == 404
+        assert client.get(f"/settings/billing/cards/{card}/remove").status_code == 404
     assert cards(app) == before and stripe_default(app) == default_before
     assert post(client, "/settings/billing/cards/99999999999/remove").status_code == 404
 

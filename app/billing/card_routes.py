@@ -1,12 +1,13 @@
 """Card actions of `/settings/billing`: add (setup-mode Checkout), reorder, default, remove.
 
 Each is a POST with CSRF that runs one verb of app/billing/cards.py, commits, and goes
-back to the page with a sentence. A card id that is not the user's is a 404 before
+back to the page with a sentence; a removal is asked about first, on a page of its own
+(a GET, so it works without JavaScript). A card id that is not the user's is a 404 before
 anything is asked of Stripe."""
 
 from collections.abc import Callable
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -95,11 +96,23 @@ def move_down(card_id: int) -> ResponseReturnValue:
                 lambda card: f"{card.label} moved down.")
 
 
-@bp.post("/settings/billing/cards/<dbid:card_id>/remove")
+# One rule for both methods: an id out of range is then a 404 for each (two rules would
+# answer a POST there 405, having matched the GET's path).
+@bp.route("/settings/billing/cards/<dbid:card_id>/remove", methods=["GET", "POST"])
 @login_required
-@limiter.limit("10 per minute")
+@limiter.limit("10 per minute", methods=["POST"])
 def remove(card_id: int) -> ResponseReturnValue:
-    return _act(card_id, cards.remove, lambda card: f"{card.label} removed.")
+    """GET: "Remove Visa ending 4242?", with Remove (this POST) and Keep; or, for the only
+    card while a subscription needs it, why it stays. POST: remove it."""
+    if request.method == "POST":
+        return _act(card_id, cards.remove, lambda card: f"{card.label} removed.")
+    user = current_user._get_current_object()
+    card = cards.card_of(user, card_id)
+    if card is None:
+        abort(404)
+    saved = cards.cards_for(user)
+    return render_template("billing/remove.html", card=card, form=ActionForm(),
+                           others=len(saved) - 1, kept=cards.why_card_stays(user, saved))
 
 
 def _act(card_id: int, verb: Callable[..., None],

@@ -35,6 +35,10 @@ NEEDS_A_CARD = frozenset({SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE
                           SubscriptionStatus.PAST_DUE})
 
 
+# Why the only card stays, said where Remove would be and when a removal is refused.
+KEPT_FOR_SUBSCRIPTION = "Your subscription is paid with this card: add another to remove it."
+
+
 class CardNotAllowed(BillingError):
     """A card action the rules refuse; `str()` says why, for the page."""
 
@@ -162,15 +166,23 @@ def move(user: User, card: PaymentMethod, offset: int) -> None:
     _renumber(cards)
 
 
+def why_card_stays(user: User, cards: list[PaymentMethod]) -> str | None:
+    """Why the user's only card cannot be removed (a subscription has a payment coming), or
+    None. The page asks it to leave Remove out; `remove` asks again under the user's lock."""
+    subscription = current_subscription(user.id)
+    needed = len(cards) == 1 and subscription is not None \
+        and subscription.status in NEEDS_A_CARD
+    return KEPT_FOR_SUBSCRIPTION if needed else None
+
+
 def remove(user: User, card: PaymentMethod) -> None:
     """Detach the card at Stripe and forget it; the next card becomes the default.
     Refused for the last card while a subscription will charge it."""
     lock_user(user.id)
     cards = _ordered(card.billing_info_id)
-    subscription = current_subscription(user.id)
-    if len(cards) == 1 and subscription is not None and subscription.status in NEEDS_A_CARD:
-        raise CardNotAllowed("This is the card your Premium subscription is charged to. Add "
-                             "another card first, or cancel the subscription.")
+    why = why_card_stays(user, cards)
+    if why is not None:
+        raise CardNotAllowed(why)
     remaining = [c for c in cards if c is not card]
     if card.is_default and remaining:
         _charge_at_stripe(user, remaining[0])

@@ -7,7 +7,7 @@ from flask import current_app, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from app.billing.cards import cards_for
+from app.billing.cards import cards_for, why_card_stays
 from app.billing.customers import stored_customer_id
 from app.billing.details import details_of
 from app.billing.errors import BillingError
@@ -56,8 +56,10 @@ def render_billing(form: BillingDetailsForm, *, status: int = 200, notice: str |
     """The billing page around a details form: as Stripe holds them, as sent back with
     errors (`problem`: a save that failed at Stripe), or off with a `notice` (read-only)."""
     user = current_user._get_current_object()
+    saved = cards_for(user)
     return render_template(
         "settings/billing.html", form=form, notice=notice, problem=problem,
         editable=notice is None, other_tax_ids=other_tax_ids,
-        cards=cards_for(user), card_form=ActionForm(), expiring=expiring_card(user),
+        cards=saved, card_kept=why_card_stays(user, saved), card_form=ActionForm(),
+        expiring=expiring_card(user),
     ), status

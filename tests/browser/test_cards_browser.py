@@ -1,5 +1,6 @@
 """Cards end to end in Chromium: two cards saved on the emulator's hosted setup page, put in
-order, made default, removed; the last card of a subscriber kept. The emulator delivers its
+order, made default, removed after a confirm step (Keep changes nothing); the last card of a
+subscriber kept, with no Remove and the reason said. The emulator delivers its
 webhooks to the live server meanwhile, as Stripe would."""
 
 import re
@@ -79,16 +80,31 @@ def test_two_cards_ordered_defaulted_and_removed(app, site, page, emu, emulator,
     expect(rows(page).nth(0)).to_contain_text("Visa ending 4242")
     assert stripe_state(app, emulator)[0] == ours["4242"]
 
-    page.get_by_role("button", name="Remove Mastercard ending 4444").click()
+    # Remove asks first; Keep goes back with nothing changed.
+    page.get_by_role("link", name="Remove Mastercard ending 4444").click()
+    expect(page.get_by_role("heading", name="Remove Mastercard ending 4444?")).to_be_visible()
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert layout_problems(page) == [], width
+    page.get_by_role("link", name="Keep").click()
+    expect(page).to_have_url(re.compile(r"/settings/billing$"))
+    expect(rows(page)).to_have_count(2)
+    page.get_by_role("link", name="Remove Mastercard ending 4444").click()
+    page.get_by_role("button", name="Remove", exact=True).click()
     expect(page.get_by_text("Mastercard ending 4444 removed.")).to_be_visible()
     expect(rows(page)).to_have_count(1)
     default, attached, _ = stripe_state(app, emulator)
     assert attached == {ours["4242"]} and default == ours["4242"]
 
     add_subscription(app, alice, status="active")
-    page.get_by_role("button", name="Remove Visa ending 4242").click()
-    expect(page.get_by_text("This is the card your Premium subscription is charged to."))\
-        .to_be_visible()
+    page.reload()
+    expect(page.get_by_text("Your subscription is paid with this card: add another to "
+                            "remove it.")).to_be_visible()
+    expect(page.get_by_role("link", name="Remove Visa ending 4242")).to_have_count(0)
+    expect(page.get_by_role("button", name="Remove Visa ending 4242")).to_have_count(0)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert layout_problems(page) == [], width
     expect(rows(page)).to_have_count(1)
     assert stripe_state(app, emulator)[1] == {ours["4242"]}
 
