@@ -89,6 +89,11 @@ def from_env(instance_path: str) -> dict:
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         # Where support requests go; shown in messages and receipts.
         "SUPPORT_EMAIL": os.environ.get("SUPPORT_EMAIL", "support@lumen.example"),
+        # The seller on receipts and invoices (a business files them): the legal name, the
+        # address (commas between its lines) and the VAT number; blank ones are left out.
+        "SELLER_NAME": os.environ.get("SELLER_NAME", "Lumen"),
+        "SELLER_ADDRESS": os.environ.get("SELLER_ADDRESS", ""),
+        "SELLER_VAT_ID": os.environ.get("SELLER_VAT_ID", ""),
         # The background worker (app/outbox): a claimed job is someone else's after the
         # lease; a failing one is retried after 30 s, 60 s, 120 s… up to the limit.
         "WORKER_LEASE_SECONDS": _int("WORKER_LEASE_SECONDS", 300),

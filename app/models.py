@@ -3,6 +3,7 @@
 from app.auth.models import User  # noqa: F401
 from app.billing.models import BillingInfo, PaymentMethod  # noqa: F401
 from app.catalog.models import CatalogPrice  # noqa: F401
+from app.history.models import Invoice  # noqa: F401
 from app.outbox.models import Job  # noqa: F401
 from app.referrals.models import CreditEntry, Referral  # noqa: F401
 from app.subscriptions.models import (  # noqa: F401

@@ -39,7 +39,7 @@ class Mailbox:
         return [m for m in self.messages if address in str(m["To"])]
 
     def subjects(self, address: str | None = None) -> list[str]:
-        return [str(m["Subject"]) for m in (self.to(address) if address else self.messages)]
+        return [str(m["Subject"]).strip() for m in (self.to(address) if address else self.messages)]
 
     def wait_for(self, count: int, timeout: float = 10) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout

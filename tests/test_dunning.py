@@ -48,7 +48,7 @@ def stripe_id_of(app, number_tail: str) -> str:
 
 
 def subjects(mailbox) -> list[str]:
-    return [str(m["Subject"]) for m in mailbox.messages]
+    return [str(m["Subject"]).strip() for m in mailbox.messages]
 
 
 def test_a_failed_renewal_is_paid_with_the_next_card_which_becomes_the_default(
@@ -61,7 +61,8 @@ def test_a_failed_renewal_is_paid_with_the_next_card_which_becomes_the_default(
     emu("POST", "flush")
     assert card_ids(app) == [failing, good] and stripe_default(app) == failing
     run_worker(app)
-    assert subjects(mailbox) == ["Welcome to Premium"]
+    assert subjects(mailbox) == ["Welcome to Premium",
+                                 "Your receipt: Premium (monthly), first payment, £7.00"]
     mailbox.clear()
 
     # The renewal rolls over at the period's end and charges 0341 an hour later: declined.
@@ -99,8 +100,9 @@ def test_a_failed_renewal_is_paid_with_the_next_card_which_becomes_the_default(
     # Nothing more alarming follows: not the grace end, not Stripe's own retries.
     emu("POST", "clock/advance", seconds=10 * DAY)
     emu("POST", "flush")
-    run_worker(app)
-    assert subjects(mailbox) == ["Your payment of £7.00 did not go through"]
+    run_worker(app)  # the recovered payment's receipt says the account is well again
+    assert subjects(mailbox) == ["Your payment of £7.00 did not go through",
+                                 "Payment received: your account is in good standing"]
 
 
 def test_with_no_other_card_the_grace_period_ends_access_and_the_mails_say_so(

@@ -40,7 +40,7 @@ def redeliver_all(emu, site) -> None:
 def by_recipient(mailbox) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for message in mailbox.messages:
-        found.setdefault(str(message["To"]), []).append(str(message["Subject"]))
+        found.setdefault(str(message["To"]), []).append(str(message["Subject"]).strip())
     return found
 
 
@@ -119,7 +119,8 @@ def test_a_referral_paying_sends_both_sides_their_credit_once(
     run_worker(app)
     mail = by_recipient(mailbox)
     assert mail[alice.email] == ["45 days of Premium credit for you"]
-    assert sorted(mail[bob.email]) == ["45 days of Premium credit for you", "Welcome to Premium"]
+    assert sorted(mail[bob.email]) == ["45 days of Premium credit for you", "Welcome to Premium",
+                                       "Your receipt: Premium (monthly), first payment, £7.00"]
     [alice_credit] = mailbox.to(alice.email)
     assert "@bob joined Lumen with your link and paid" in text_of(alice_credit)
     bob_credit = next(m for m in mailbox.to(bob.email) if "credit" in str(m["Subject"]))

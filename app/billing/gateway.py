@@ -417,3 +417,26 @@ def invoice_payment_intent(invoice_id: str) -> str | None:
         if intent:
             return intent if isinstance(intent, str) else intent.id
     return None
+
+
+def invoice_charge(invoice_id: str) -> stripe.Charge | None:
+    """The charge that paid an invoice (its payment intent's latest), with its card."""
+    intent_id = invoice_payment_intent(invoice_id)
+    if intent_id is None:
+        return None
+    with translated_errors(f"retrieve payment intent {intent_id}"):
+        intent = client().v1.payment_intents.retrieve(
+            intent_id, params={"expand": ["latest_charge"]})
+    charge = intent.latest_charge
+    return charge if isinstance(charge, stripe.Charge) else None
+
+
+def invoice_needs_action(invoice_id: str) -> bool:
+    """Whether an open invoice's payment waits for the customer to confirm it (3-D Secure:
+    its payment intent is in `requires_action`)."""
+    intent_id = invoice_payment_intent(invoice_id)
+    if intent_id is None:
+        return False
+    with translated_errors(f"retrieve payment intent {intent_id}"):
+        intent = client().v1.payment_intents.retrieve(intent_id)
+    return bool(intent.status == "requires_action")

@@ -4,7 +4,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from app.billing.objects import MAX_AMOUNT, Currency, ExpandableId, StripeId, StripeView
+from app.billing.objects import (
+    MAX_AMOUNT,
+    Currency,
+    ExpandableId,
+    HttpsUrl,
+    StripeId,
+    StripeView,
+)
 
 
 class CardView(StripeView):
@@ -56,3 +63,29 @@ class SetupCheckoutView(StripeView):
     status: Literal["open", "complete", "expired"] | None
     customer: ExpandableId | None
     setup_intent: ExpandableId | None
+
+
+class ChargeCard(StripeView):
+    """The card a charge used, as the receipt names it ("Visa ending 4242")."""
+
+    brand: Annotated[str, StringConstraints(min_length=1, max_length=32,
+                                            pattern=r"^[a-z0-9_]+$")]
+    last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+
+
+class PaymentMethodDetails(StripeView):
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    card: ChargeCard | None = None  # only when `type` is "card"
+
+
+class ChargeSummary(StripeView):
+    """An expanded `latest_charge`: what the receipt page shows of it."""
+
+    id: StripeId
+    receipt_url: HttpsUrl | None
+    payment_method_details: PaymentMethodDetails | None
+
+    @property
+    def card(self) -> ChargeCard | None:
+        details = self.payment_method_details
+        return details.card if details is not None else None

@@ -17,11 +17,13 @@ from app.outbox.enqueue import enqueue
 # whose token must not sit in the database.
 Builder = Callable[[User, dict[str, Any]], dict[str, Any]]
 EMAILS: dict[str, Builder | None] = {
-    "upgrade_receipt": None,
+    "upgrade_receipt": None,  # its builder (the seller and buyer) is app.history.receipts'
+    "payment_receipt": None,  # the same
     "gift_received": None,
     "subscription_started": None,
     "trial_ending": None,
     "payment_failed": None,
+    "payment_action_required": None,
     "access_ended": None,
     "referral_credit": None,
     "card_expiring": None,

@@ -39,15 +39,33 @@ def other_cards(user: User) -> list[PaymentMethod]:
 
 
 def payment_failed(row: Subscription, *, invoice_id: str, amount: int, currency: str,
-                   failed_at: datetime, grace_ends: datetime) -> None:
-    """Queue what follows a failed renewal (called in the webhook's transaction)."""
+                   failed_at: datetime, grace_ends: datetime, tell: bool = True) -> None:
+    """Queue what follows a failed renewal (called in the webhook's transaction). Not
+    `tell`: the payment waits for the customer to confirm it, and that has its own
+    e-mail (`payment_action_required`), so the user gets one clear message."""
     others = other_cards(row.user)
-    queue_email("payment_failed", row.user_id, record=invoice_id, amount=amount,
-                currency=currency, plan=row.plan_label, failed_at=iso(failed_at),
-                grace_end=iso(grace_ends), other_cards=bool(others))
+    if tell:
+        queue_email("payment_failed", row.user_id, record=invoice_id, amount=amount,
+                    currency=currency, plan=row.plan_label, failed_at=iso(failed_at),
+                    grace_end=iso(grace_ends), other_cards=bool(others))
     if others:
         enqueue(RETRY, f"{RETRY}:{invoice_id}",
                 {"invoice": invoice_id, "subscription": row.stripe_subscription_id})
+    streak = iso(row.payment_failed_at)
+    enqueue(GRACE, f"{GRACE}:{row.stripe_subscription_id}:{streak}",
+            {"subscription": row.stripe_subscription_id, "streak": streak},
+            run_after=grace_ends)
+
+
+def payment_action_required(row: Subscription, *, invoice_id: str, amount: int,
+                            currency: str, confirm_url: str | None,
+                            grace_ends: datetime) -> None:
+    """Queue what follows a renewal whose payment the bank wants the customer to confirm
+    (3-D Secure): one e-mail with the link to Stripe's page for it, and the grace end
+    (the same job as a failure's, so it runs once whichever event came first)."""
+    queue_email("payment_action_required", row.user_id, record=invoice_id, amount=amount,
+                currency=currency, plan=row.plan_label, confirm_url=confirm_url,
+                grace_end=iso(grace_ends))
     streak = iso(row.payment_failed_at)
     enqueue(GRACE, f"{GRACE}:{row.stripe_subscription_id}:{streak}",
             {"subscription": row.stripe_subscription_id, "streak": streak},

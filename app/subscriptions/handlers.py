@@ -31,4 +31,16 @@ def invoice_paid(event: Event[InvoiceView]) -> None:
 
 @handles("invoice.payment_failed", view=InvoiceView)
 def invoice_payment_failed(event: Event[InvoiceView]) -> None:
-    service.record_payment_failed(event.object, at=event.created, event_id=event.id)
+    # Off-session, a payment that needs 3-D Secure is also reported as failed: it then has
+    # the action-required e-mail and link, not "payment failed" (whichever event is first).
+    needs_action = service.invoice_needs_action(event.object)
+    history.record_failure(event.object, at=event.created, needs_action=needs_action)
+    service.record_payment_failed(event.object, at=event.created, event_id=event.id,
+                                  needs_action=needs_action)
+
+
+@handles("invoice.payment_action_required", view=InvoiceView)
+def invoice_payment_action_required(event: Event[InvoiceView]) -> None:
+    history.record_failure(event.object, at=event.created, needs_action=True)
+    service.record_payment_action_required(event.object, at=event.created,
+                                           event_id=event.id)

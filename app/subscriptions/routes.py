@@ -26,6 +26,7 @@ from app.billing.errors import BillingDisabled, BillingError
 from app.extensions import db, limiter
 from app.pricing.routes import render_pricing
 from app.subscriptions import bp
+from app.subscriptions import confirmation as _confirmation  # noqa: F401  (its context processor)
 from app.subscriptions.changes import (
     ChangeNotAllowed,
     PreviewOutOfDate,

@@ -15,6 +15,7 @@ from app import timeline
 from app.auth.locks import lock_user
 from app.auth.models import User, utcnow
 from app.billing import gateway
+from app.billing.errors import BillingError
 from app.billing.models import BillingInfo
 from app.billing.objects import MalformedObject, as_datetime, parse
 from app.extensions import db
@@ -258,9 +259,10 @@ def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) ->
 
 
 def record_payment_failed(invoice: InvoiceView, *, at: datetime,
-                          event_id: str | None = None) -> None:
+                          event_id: str | None = None, needs_action: bool = False) -> None:
     """A subscription invoice's payment failed at `at` (the event's time): past due, and
-    the grace period starts."""
+    the grace period starts. `needs_action`: it waits for the customer to confirm it
+    (3-D Secure), whose own e-mail says so instead of "payment failed"."""
     row = _subscription_of(invoice)
     if row is None:
         log.info("invoice %s failed: no subscription of ours (event %s)", invoice.id, event_id)
@@ -278,10 +280,48 @@ def record_payment_failed(invoice: InvoiceView, *, at: datetime,
     if row.status is S.PAST_DUE and grace_ends is not None:
         dunning.payment_failed(row, invoice_id=invoice.id, amount=invoice.amount_due,
                                currency=invoice.currency, failed_at=failed_at,
-                               grace_ends=grace_ends)
+                               grace_ends=grace_ends, tell=not needs_action)
     log.warning("invoice %s: payment failed for subscription %s (user %s); grace until %s "
                 "(event %s)", invoice.id, row.stripe_subscription_id, row.user_id,
                 row.grace_ends(timeline.grace_period()), event_id)
+
+
+def invoice_needs_action(invoice: InvoiceView) -> bool:
+    """Whether an open subscription invoice of ours waits for the customer to confirm its
+    payment (asked of Stripe: `invoice.payment_failed` does not say, and
+    `invoice.payment_action_required` may come after it). False when Stripe cannot say."""
+    if invoice.status != "open" or _subscription_of(invoice) is None:
+        return False
+    try:
+        return gateway.invoice_needs_action(invoice.id)
+    except BillingError as exc:
+        log.warning("invoice %s: could not ask Stripe whether it needs action: %s",
+                    invoice.id, exc)
+        return False
+
+
+def record_payment_action_required(invoice: InvoiceView, *, at: datetime,
+                                   event_id: str | None = None) -> None:
+    """A renewal's payment waits for the customer to confirm it (3-D Secure, off-session):
+    past due with the grace period, as for a failure, and one e-mail with the link to
+    Stripe's hosted invoice page. A first invoice is confirmed at Checkout, where the
+    customer is: nothing to do."""
+    row = _subscription_of(invoice)
+    if row is None or invoice.billing_reason == "subscription_create":
+        return
+    failed_at = as_datetime(invoice.created)  # the streak is dated by its invoice
+    row.payment_failed_at = row.payment_failed_at or failed_at
+    if row.status in (S.ACTIVE, S.TRIALING) and at >= row.snapshot_at:
+        row.status = S.PAST_DUE
+    db.session.flush()
+    grace_ends = row.grace_ends(timeline.grace_period())
+    if row.status is S.PAST_DUE and grace_ends is not None:
+        dunning.payment_action_required(
+            row, invoice_id=invoice.id, amount=invoice.amount_due, currency=invoice.currency,
+            confirm_url=invoice.hosted_invoice_url, grace_ends=grace_ends)
+    log.warning("invoice %s: payment of subscription %s (user %s) needs the customer to "
+                "confirm it (event %s)", invoice.id, row.stripe_subscription_id,
+                row.user_id, event_id)
 
 
 def record_trial_will_end(sub: SubscriptionView, *, at: datetime,

@@ -102,26 +102,3 @@ class SubscriptionCheckoutView(StripeView):
     customer: ExpandableId | None
     subscription: SubscriptionView | StripeId | None
     metadata: SubscriptionMetadata
-
-
-class SubscriptionDetails(StripeView):
-    subscription: ExpandableId | None
-
-
-class InvoiceParent(StripeView):
-    subscription_details: SubscriptionDetails | None = None
-
-
-class InvoiceView(StripeView):
-    id: StripeId
-    customer: ExpandableId
-    amount_paid: Amount
-    amount_due: Amount
-    currency: Currency
-    created: Timestamp
-    parent: InvoiceParent | None
-
-    @property
-    def subscription_id(self) -> str | None:
-        details = self.parent.subscription_details if self.parent else None
-        return details.subscription if details else None

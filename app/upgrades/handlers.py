@@ -2,6 +2,7 @@
 
 import sqlalchemy as sa
 
+from app.history.service import invoice_refund_may_be_ours, record_refund
 from app.referrals.credit import converted_by, reverse_conversion
 from app.upgrades import service as upgrades
 from app.upgrades.views import ChargeView, CheckoutSessionView, DisputeView
@@ -34,10 +35,12 @@ def _paid_upgrade(connection: sa.Connection, charge: ChargeView) -> bool:
 
 
 def _charge_may_be_ours(connection: sa.Connection, charge: ChargeView) -> bool:
-    """An upgrade's payment, or one that converted a referral and is refunded in full."""
+    """An upgrade's payment, a subscription invoice's, or one that converted a referral
+    and is refunded in full."""
     return _paid_upgrade(connection, charge) or bool(
         charge.payment_intent and _refunded_in_full(charge)
-        and converted_by(connection, charge.payment_intent))
+        and converted_by(connection, charge.payment_intent)) or \
+        invoice_refund_may_be_ours(connection, charge.payment_intent)
 
 
 @handles("charge.succeeded", view=ChargeView, ours=_paid_upgrade)
@@ -50,7 +53,9 @@ def charge_succeeded(event: Event[ChargeView]) -> None:
 @handles("charge.refunded", view=ChargeView, ours=_charge_may_be_ours)
 def charge_refunded(event: Event[ChargeView]) -> None:
     charge = event.object
-    upgrades.apply_charge_refund(charge, event_id=event.id)
+    if charge.payment_intent is None or not record_refund(
+            charge.payment_intent, charge.amount_refunded, event.created):
+        upgrades.apply_charge_refund(charge, event_id=event.id)
     if charge.payment_intent and _refunded_in_full(charge):
         # A payment that earned referral credit (an upgrade's or a subscription invoice's),
         # refunded in full, takes the credit back.

@@ -16,13 +16,13 @@ from app.auth.models import Level, User, utcnow
 from app.billing import gateway
 from app.billing.errors import StripeRejected
 from app.billing.objects import MalformedObject, as_datetime, parse
+from app.billing.views import ChargeSummary
 from app.extensions import db
 from app.money import format_money
 from app.referrals.credit import convert_referral
 from app.upgrades.models import UpgradeStatus, UserUpgrade
 from app.upgrades.purchase import KIND
 from app.upgrades.views import (
-    ChargeSummary,
     ChargeView,
     CheckoutSessionView,
     DisputeView,

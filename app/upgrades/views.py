@@ -1,19 +1,17 @@
 """The Stripe objects the upgrade handlers and services read, as strict typed views."""
 
-from typing import Annotated
 
-from pydantic import StringConstraints
 
 from app.billing.objects import (
     Amount,
     Currency,
     DbId,
     ExpandableId,
-    HttpsUrl,
     StripeId,
     StripeView,
     Timestamp,
 )
+from app.billing.views import ChargeSummary
 
 
 class UpgradeMetadata(StripeView):
@@ -21,32 +19,6 @@ class UpgradeMetadata(StripeView):
 
     kind: str | None = None
     upgrade_id: DbId | None = None
-
-
-class ChargeCard(StripeView):
-    """The card a charge used, as the receipt names it ("Visa ending 4242")."""
-
-    brand: Annotated[str, StringConstraints(min_length=1, max_length=32,
-                                            pattern=r"^[a-z0-9_]+$")]
-    last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
-
-
-class PaymentMethodDetails(StripeView):
-    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    card: ChargeCard | None = None  # only when `type` is "card"
-
-
-class ChargeSummary(StripeView):
-    """An expanded `latest_charge`: what the receipt page shows of it."""
-
-    id: StripeId
-    receipt_url: HttpsUrl | None
-    payment_method_details: PaymentMethodDetails | None
-
-    @property
-    def card(self) -> ChargeCard | None:
-        details = self.payment_method_details
-        return details.card if details is not None else None
 
 
 class ChargeView(ChargeSummary):

@@ -53,3 +53,9 @@ document.addEventListener("submit", (event) => {
     setTimeout(() => { b.disabled = true; }, 0);
   });
 });
+
+// A receipt's Print button (hidden without JavaScript: the browser's own Print works too).
+document.querySelectorAll("[data-print]").forEach((button) => {
+  button.hidden = false;
+  button.addEventListener("click", () => window.print());
+});

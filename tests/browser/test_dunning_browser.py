@@ -30,7 +30,7 @@ def app_config(emulated_config, mail_config):
 
 
 def subjects(mailbox) -> list[str]:
-    return [str(m["Subject"]) for m in mailbox.messages]
+    return [str(m["Subject"]).strip() for m in mailbox.messages]
 
 
 def test_the_worker_pays_with_the_second_card_and_it_becomes_the_default(

@@ -1,0 +1,147 @@
+"""Keep the billing history from Stripe's invoice and charge events, in any order.
+
+An invoice's row is ours when its customer is. Each snapshot moves the row only forward
+(draft, open, then paid, void or uncollectible: `STATUS_RANK`), so a late `invoice.finalized`
+never reopens a paid invoice. The card a payment used is read from Stripe once, when the
+invoice is first seen paid (the invoice does not carry it); a refund comes with its charge.
+Every function flushes and never commits.
+"""
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from app.auth.locks import lock_user
+from app.auth.models import utcnow
+from app.billing import gateway
+from app.billing.models import BillingInfo
+from app.billing.objects import MalformedObject, as_datetime, parse
+from app.extensions import db
+from app.history.models import STATUS_RANK, Invoice
+from app.history.views import InvoiceView, PaidCharge
+from app.outbox.enqueue import enqueue
+
+log = logging.getLogger("app.history")
+PAID = "invoice-paid"  # the job that completes a paid invoice's row and sends its receipt
+
+
+def _owner(customer_id: str) -> int | None:
+    return db.session.scalar(sa.select(BillingInfo.user_id)
+                             .where(BillingInfo.stripe_customer_id == customer_id))
+
+
+def _row(invoice_id: str) -> Invoice | None:
+    return db.session.scalar(sa.select(Invoice).where(Invoice.stripe_invoice_id == invoice_id)
+                             .execution_options(populate_existing=True))
+
+
+def record(invoice: InvoiceView) -> Invoice | None:
+    """Apply an invoice snapshot to its row (made on first sight). None: not our customer's."""
+    user_id = _owner(invoice.customer)
+    if user_id is None:
+        return None
+    lock_user(user_id)  # the invoice's events may be applied at once: one row, in turn
+    row = _row(invoice.id)
+    if row is None:
+        row = Invoice(user_id=user_id, stripe_invoice_id=invoice.id, status="draft",
+                      currency=invoice.currency, created_at=as_datetime(invoice.created),
+                      needs_action=False, amount_due=0, amount_paid=0, amount_refunded=0)
+        db.session.add(row)
+    elif row.user_id != user_id:
+        raise MalformedObject(f"invoice {invoice.id} is customer {invoice.customer}'s, but "
+                              f"was recorded for another user")
+    status = invoice.status or ("paid" if invoice.amount_paid else row.status)
+    if STATUS_RANK.get(status, 0) >= row.rank:
+        row.status = status
+        row.amount_due, row.amount_paid = invoice.amount_due, invoice.amount_paid
+        row.currency = invoice.currency
+        row.number = invoice.number or row.number
+        row.hosted_invoice_url = invoice.hosted_invoice_url or row.hosted_invoice_url
+        row.invoice_pdf = invoice.invoice_pdf or row.invoice_pdf
+        row.billing_reason = invoice.billing_reason or row.billing_reason
+        row.stripe_subscription_id = invoice.subscription_id or row.stripe_subscription_id
+        line = invoice.plan_line
+        if line is not None:
+            row.description = (line.description or "")[:255]
+            row.period_start = as_datetime(line.period.start)
+            row.period_end = as_datetime(line.period.end)
+        paid = invoice.status_transitions.paid_at if invoice.status_transitions else None
+        if paid is not None:
+            row.paid_at = as_datetime(paid)
+    if row.status == "paid":
+        row.paid_at = row.paid_at or as_datetime(invoice.created)
+        row.needs_action = False
+    db.session.flush()
+    return row
+
+
+def record_paid(invoice: InvoiceView, *, recovered: bool = False) -> Invoice | None:
+    """An invoice was paid: its row, and (for money taken) the job that reads the card it
+    was paid with from Stripe and then sends the receipt, once per invoice. `recovered`:
+    the subscription was past due until now."""
+    row = record(invoice)
+    if row is not None and row.status == "paid" and row.amount_paid > 0:
+        enqueue(PAID, f"{PAID}:{invoice.id}", {"invoice": invoice.id, "recovered": recovered})
+    return row
+
+
+def complete_payment(row: Invoice) -> None:
+    """Keep the card and payment of a paid invoice (the invoice does not carry them)."""
+    if row.stripe_payment_intent_id is not None:
+        return
+    found = gateway.invoice_charge(row.stripe_invoice_id)
+    if found is None:
+        return
+    charge = parse(PaidCharge, found.to_dict(), f"charge of invoice {row.stripe_invoice_id}")
+    row.stripe_payment_intent_id = charge.payment_intent
+    if charge.card is not None:
+        row.card_brand, row.card_last4 = charge.card.brand, charge.card.last4
+    # A refund whose event came first (it found no payment to attach to) shows here.
+    refunded = min(charge.amount_refunded, row.amount_paid)
+    if refunded > row.amount_refunded:
+        row.amount_refunded, row.refunded_at = refunded, row.refunded_at or utcnow()
+    db.session.flush()
+
+
+def record_failure(invoice: InvoiceView, *, at: datetime, needs_action: bool = False) -> None:
+    """An attempt to pay the invoice failed at `at` (or the bank asks the customer to
+    confirm it: `needs_action`)."""
+    row = record(invoice)
+    if row is None or row.status != "open":
+        return
+    if row.failed_at is None or at >= row.failed_at:
+        row.failed_at = at
+        row.needs_action = needs_action
+    db.session.flush()
+
+
+def open_invoice_for(user_id: int, subscription_id: str) -> Invoice | None:
+    """The subscription's most recent invoice still waiting to be paid, as we last heard."""
+    return db.session.scalar(
+        sa.select(Invoice).where(Invoice.user_id == user_id,
+                                 Invoice.stripe_subscription_id == subscription_id,
+                                 Invoice.status == "open")
+        .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(1))
+
+
+def record_refund(payment_intent_id: str, amount_refunded: int, at: datetime) -> bool:
+    """A charge was refunded (`amount_refunded` in all so far): keep it on the invoice it
+    paid. Whether it was an invoice's."""
+    row = db.session.scalar(sa.select(Invoice).where(
+        Invoice.stripe_payment_intent_id == payment_intent_id).with_for_update())
+    if row is None:
+        return False
+    if amount_refunded > row.amount_refunded:  # a late, smaller total changes nothing
+        row.amount_refunded = min(amount_refunded, row.amount_paid)
+        row.refunded_at = at
+        db.session.flush()
+    return True
+
+
+def invoice_refund_may_be_ours(connection: sa.Connection, payment_intent_id: str | None) -> bool:
+    """Whether a charge's payment paid one of our invoices (a read on the event log's
+    connection)."""
+    return payment_intent_id is not None and connection.execute(
+        sa.select(Invoice.id).where(Invoice.stripe_payment_intent_id == payment_intent_id)
+    ).first() is not None
