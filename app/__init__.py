@@ -90,6 +90,7 @@ def register_url_converters(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.billing.routes import bp as billing_bp
+    from app.history.routes import bp as history_bp
     from app.main import bp as main_bp
     from app.pricing import bp as pricing_bp
     from app.referrals.routes import bp as referrals_bp
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(subscriptions_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(billing_bp)
+    app.register_blueprint(history_bp)
     app.register_blueprint(referrals_bp)
     register_webhook_handlers()
 
