@@ -1,8 +1,10 @@
 """Stripe events about subscriptions: small functions, each handing the typed object to the
 service with the event's time (the order of snapshots is decided there)."""
 
+from app.history import service as history
+from app.history.views import InvoiceView
 from app.subscriptions import service
-from app.subscriptions.views import InvoiceView, SubscriptionCheckoutView, SubscriptionView
+from app.subscriptions.views import SubscriptionCheckoutView, SubscriptionView
 from app.webhooks.registry import Event, handles
 
 
@@ -26,7 +28,8 @@ def trial_will_end(event: Event[SubscriptionView]) -> None:
 
 @handles("invoice.paid", view=InvoiceView)
 def invoice_paid(event: Event[InvoiceView]) -> None:
-    service.record_invoice_paid(event.object, event_id=event.id)
+    recovered = service.record_invoice_paid(event.object, event_id=event.id)
+    history.record_paid(event.object, recovered=recovered)
 
 
 @handles("invoice.payment_failed", view=InvoiceView)

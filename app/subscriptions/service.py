@@ -19,6 +19,7 @@ from app.billing.errors import BillingError
 from app.billing.models import BillingInfo
 from app.billing.objects import MalformedObject, as_datetime, parse
 from app.extensions import db
+from app.history.views import InvoiceView
 from app.referrals.credit import convert_referral
 from app.referrals.service import has_pending_referral
 from app.subscriptions import dunning
@@ -28,12 +29,7 @@ from app.subscriptions.models import (
     SubscriptionCheckout,
     SubscriptionStatus,
 )
-from app.subscriptions.views import (
-    KIND,
-    InvoiceView,
-    SubscriptionCheckoutView,
-    SubscriptionView,
-)
+from app.subscriptions.views import KIND, SubscriptionCheckoutView, SubscriptionView
 
 log = logging.getLogger("app.subscriptions")
 S = SubscriptionStatus
@@ -231,12 +227,13 @@ def _subscription_of(invoice: InvoiceView) -> Subscription | None:
     return row
 
 
-def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) -> None:
-    """A subscription invoice was paid: any failure streak is over."""
+def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) -> bool:
+    """A subscription invoice was paid: any failure streak is over. Whether it was one
+    (the account is back in good standing)."""
     row = _subscription_of(invoice)
     if row is None:
         log.info("invoice %s paid: no subscription of ours (event %s)", invoice.id, event_id)
-        return
+        return False
     row.latest_invoice_id = invoice.id
     # The failing invoice itself, paid at last (or a later one); an older one paid late
     # says nothing about the current streak.
@@ -256,6 +253,7 @@ def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) ->
                          payment_intent=gateway.invoice_payment_intent(invoice.id))
     log.info("invoice %s paid for subscription %s (event %s)", invoice.id,
              row.stripe_subscription_id, event_id)
+    return recovered
 
 
 def record_payment_failed(invoice: InvoiceView, *, at: datetime,
