@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# `make dev PORT=5001` serves the app on another port (PORT in the environment or .env too).
 dev: $(STAMP)
-	$(BIN)/python scripts/dev.py
+	$(BIN)/python scripts/dev.py $(if $(PORT),--port $(PORT))
 
 # ruff on the whole repository and mypy on app/, as configured in pyproject.toml.
 lint: $(STAMP)

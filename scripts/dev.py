@@ -5,6 +5,11 @@ With no STRIPE_SECRET_KEY in the environment or .env, the project's Stripe emula
 started beside the app and everything is wired to it. With a real test-mode key
 (and no STRIPE_API_BASE), the app talks to Stripe itself; see the README for webhooks then.
 
+The app listens on 127.0.0.1:5000; `make dev PORT=5001` (or PORT in the environment or
+.env, or --port) chooses another, and a port already taken stops it before anything starts.
+With no SECRET_KEY, every process it starts (the app, the worker, the set-up commands) signs
+with the one key kept in instance/dev-secret-key, made once (app/config.py).
+
 With no MAIL_SERVER, a local SMTP server (scripts/mailbox.py) listens on 127.0.0.1:8025 (or
 MAIL_PORT) and keeps each message in instance/mail/. `flask worker` runs beside the app; it
 does not reload when code changes: restart `make dev` after changing a job.
@@ -25,13 +30,38 @@ from urllib.request import urlopen
 from dotenv import load_dotenv
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this checkout's emulator, whatever is installed
+
+from stripe_emulator.cards import CARDS  # noqa: E402
+
 EMULATOR_KEY = "sk_test_emulator"
-TEST_CARDS = """\
-Test cards (any future expiry, any CVC):
-  4242 4242 4242 4242   succeeds
-  4000 0000 0000 0002   is declined
-  4000 0000 0000 0341   attaches, then fails when charged
-  "Delayed payment" on the Checkout page completes later (settle it from the emulator)"""
+
+
+def test_cards() -> str:
+    """Every test card the emulator knows, with what it does (its own words)."""
+    lines = ["Test cards (the emulator's Checkout page offers each; at Stripe, type the number "
+             "with any future expiry and any CVC):"]
+    for card in CARDS.values():
+        number = " ".join(card.number[i:i + 4] for i in range(0, len(card.number), 4))
+        lines.append(f"  {number:<22}{card.label}")
+    lines.append('  "Delayed payment" on the Checkout page completes later (settle it from '
+                 "the emulator)")
+    return "\n".join(lines)
+
+
+def port_number(value: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 65535):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (1 to 65535)")
+    return int(value)
+
+
+def ensure_free(port: int, what: str, choose: str) -> None:
+    """Stop before starting anything when the port is taken: otherwise the set-up could
+    talk to whatever already listens there (another `make dev`'s emulator, say)."""
+    if not port_is_free(port):
+        sys.exit(f"make dev: 127.0.0.1:{port} is taken (another `make dev`, or another "
+                 f"program), so {what} cannot listen there. {choose}")
 
 
 def flask(*args: str, capture: bool = False) -> str:
@@ -157,10 +187,14 @@ def display(path: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5000)))
-    parser.add_argument("--emulator-port", type=int,
-                        default=int(os.environ.get("EMULATOR_PORT", 12111)))
+    load_dotenv(ROOT / ".env")  # before the options, whose defaults it may set (PORT)
+    parser = argparse.ArgumentParser(prog="make dev", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=port_number, default=os.environ.get("PORT", "5000"),
+                        help="The app's port (default PORT, else 5000).")
+    parser.add_argument("--emulator-port", type=port_number,
+                        default=os.environ.get("EMULATOR_PORT", "12111"),
+                        help="The Stripe emulator's port (default EMULATOR_PORT, else 12111).")
     parser.add_argument("--env-file", type=Path, default=ROOT / "instance/dev.env",
                         help="Where to write the settings for operator commands "
                              "(default instance/dev.env).")
@@ -177,7 +211,6 @@ def main() -> None:
     # emulator stop too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-    load_dotenv(ROOT / ".env")
     os.environ.setdefault("FLASK_DEBUG", "1")
     app_url = f"http://127.0.0.1:{args.port}"
     os.environ.setdefault("SITE_URL", app_url)
@@ -188,8 +221,13 @@ def main() -> None:
     started: list[subprocess.Popen] = []  # stopped, last first, however this run ends
     emulator = None
     try:
+        if not args.no_serve:
+            ensure_free(args.port, "the app",
+                        f"Choose another port: make dev PORT={args.port + 1}")
         if (not os.environ.get("STRIPE_SECRET_KEY")
                 or os.environ["STRIPE_SECRET_KEY"] == EMULATOR_KEY):
+            ensure_free(args.emulator_port, "the Stripe emulator",
+                        f"Choose another port: make dev EMULATOR_PORT={args.emulator_port + 1}")
             emulator = start_emulator(args.emulator_port, started)
             os.environ["STRIPE_SECRET_KEY"] = EMULATOR_KEY
             os.environ["STRIPE_API_BASE"] = f"http://127.0.0.1:{args.emulator_port}"
@@ -216,7 +254,10 @@ def main() -> None:
                   f"messages in {display(args.mail_dir)}/")
         else:
             print(f"Mail:     your MAIL_SERVER at {mail_at}")
-        print(TEST_CARDS + "\n", flush=True)
+        if not os.environ.get("SECRET_KEY"):
+            print("Key:      instance/dev-secret-key (one SECRET_KEY for the app, the worker "
+                  "and commands)")
+        print(test_cards() + "\n", flush=True)
         if not args.no_serve:
             serve(args.port, started)
     finally:

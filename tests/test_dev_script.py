@@ -4,6 +4,8 @@ settings) and a real run: the app, the worker and the local mail server together
 import email
 import email.policy
 import os
+import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -146,4 +148,187 @@ def test_make_dev_sends_the_apps_mail_to_the_local_server(tmp_path):
         code = dev.wait(60)
     assert code == 0, err.read_text()[-3000:]
     # Everything it started stopped with it.
+    assert not any(listening(port) for port in ports.values())
+
+
+# --- issue 20: make dev as a newcomer ---------------------------------------------------
+
+def test_every_test_card_the_emulator_knows_is_listed(tmp_path):
+    from stripe_emulator.cards import CARDS
+
+    result = subprocess.run(
+        [sys.executable, "scripts/dev.py", "--no-serve", "--port", str(free_port()),
+         "--emulator-port", str(free_port()), "--env-file", str(tmp_path / "dev.env"),
+         "--mail-port", str(free_port())],
+        cwd=ROOT, env=dev_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    for card in CARDS.values():  # the 3-D Secure cards too, whatever the module holds
+        number = " ".join(card.number[i:i + 4] for i in range(0, 16, 4))
+        assert any(number in line and line.rstrip().endswith(card.label) for line in lines), \
+            (number, result.stdout)
+
+
+def test_make_dev_takes_the_port_from_make(tmp_path):
+    dry = subprocess.run(["make", "-n", "dev", "PORT=5123"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert "scripts/dev.py --port 5123" in dry.stdout, dry.stdout + dry.stderr
+
+
+def test_a_taken_port_stops_make_dev_before_anything_starts(tmp_path):
+    emulator_port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "scripts/dev.py", "--port", str(port),
+             "--emulator-port", str(emulator_port), "--env-file", str(tmp_path / "dev.env"),
+             "--mail-port", str(free_port())],
+            cwd=ROOT, env=dev_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert (f"make dev: 127.0.0.1:{port} is taken (another `make dev`, or another program), "
+            f"so the app cannot listen there. Choose another port: make dev PORT={port + 1}"
+            ) in result.stderr
+    assert not listening(emulator_port) and not (tmp_path / "dev.env").exists()
+
+
+def test_a_port_that_is_no_port_is_refused_in_a_sentence(tmp_path):
+    result = subprocess.run([sys.executable, "scripts/dev.py", "--no-serve"], cwd=ROOT,
+                            env={**dev_env(tmp_path), "PORT": "50OO"}, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert "make dev: error: argument --port: '50OO' is not a port number (1 to 65535)" \
+        in result.stderr
+
+
+PROJECT = ("app", "templates", "static", "migrations", "stripe_emulator", "scripts")
+
+
+def copy_of_the_project(dest: Path) -> Path:
+    """The project as a newcomer checks it out (no instance folder), to run as it is."""
+    for name in PROJECT:
+        shutil.copytree(ROOT / name, dest / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "wsgi.py", dest / "wsgi.py")
+    return dest
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def form_token(session, url: str) -> str:
+    html = session.get(url, timeout=30).text
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def test_make_dev_password_reset_from_the_mail_its_worker_sent(tmp_path):
+    """The acceptance test of issue 20: `make dev`'s own set-up (scripts/dev.py, run from a
+    fresh copy of the project so its instance folder is new), its site, worker, emulator and
+    mail server; a reset link signed by the worker opens on the site."""
+    import requests
+
+    project = copy_of_the_project(tmp_path / "project")
+    env = {k: v for k, v in dev_env(tmp_path).items()
+           if k not in ("DATABASE_URL", "SECRET_KEY", "PORT", "EMULATOR_PORT")}
+    ports = {name: free_port() for name in ("app", "emulator", "mail")}
+    site = f"http://127.0.0.1:{ports['app']}"
+    out, err = tmp_path / "dev.out", tmp_path / "dev.err"
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        dev = subprocess.Popen(
+            [sys.executable, "scripts/dev.py", "--port", str(ports["app"]),
+             "--emulator-port", str(ports["emulator"]), "--mail-port", str(ports["mail"])],
+            cwd=project, env=env, stdout=stdout, stderr=stderr)
+    started: set[int] = set()
+    try:
+        def up() -> bool:
+            assert dev.poll() is None, err.read_text()[-3000:]
+            return "Worker " in err.read_text() and listening(ports["app"])
+
+        wait_until(up, 120, "the app and the worker")
+        started = descendants(dev.pid)
+        instance = project / "instance"
+        assert (instance / "app.db").exists()  # its own database, in its instance folder
+        assert len((instance / "dev-secret-key").read_text().strip()) == 64
+        assert "Key:      instance/dev-secret-key" in out.read_text()
+
+        newcomer = requests.Session()
+        signed_up = newcomer.post(f"{site}/signup", allow_redirects=False, timeout=30, data={
+            "csrf_token": form_token(newcomer, f"{site}/signup"), "email": "new@example.com",
+            "username": "newcomer", "password": "first password", "password2": "first password"})
+        assert signed_up.status_code == 303, signed_up.text[-2000:]
+
+        forgetful = requests.Session()  # another browser, logged out
+        asked = forgetful.post(f"{site}/forgot-password", allow_redirects=False, timeout=30,
+                               data={"csrf_token": form_token(forgetful,
+                                                              f"{site}/forgot-password"),
+                                     "email": "new@example.com"})
+        assert asked.status_code == 303, asked.text[-2000:]
+
+        def reset_mail() -> list[Path]:
+            return [path for path in (instance / "mail").glob("*.eml")
+                    if "Reset your Lumen password" in path.read_text(errors="replace")]
+
+        wait_until(reset_mail, 60, "the reset e-mail in instance/mail/")
+        [kept] = reset_mail()
+        message = email.message_from_bytes(kept.read_bytes(), policy=email.policy.default)
+        assert message["To"] == "new@example.com"
+        text = message.get_body(("plain",)).get_content()
+        [link] = re.findall(rf"{re.escape(site)}/reset-password/\S+", text)
+
+        form = forgetful.get(link, timeout=30)
+        assert form.status_code == 200, form.text[-2000:]  # the worker's key is the site's
+        reset = forgetful.post(link, allow_redirects=False, timeout=30, data={
+            "csrf_token": form_token(forgetful, link), "password": "second password",
+            "password2": "second password"})
+        assert reset.status_code == 303, reset.text[-2000:]
+
+        later = requests.Session()
+        def log_in(password: str):
+            return later.post(f"{site}/login", allow_redirects=False, timeout=30, data={
+                "csrf_token": form_token(later, f"{site}/login"), "login": "newcomer",
+                "password": password})
+
+        assert log_in("first password").status_code == 422
+        logged_in = log_in("second password")
+        assert logged_in.status_code == 303
+        assert "You are logged in." in later.get(site + logged_in.headers["Location"],
+                                                 timeout=30).text
+    finally:
+        started |= descendants(dev.pid)
+        dev.send_signal(signal.SIGTERM)
+        try:
+            code = dev.wait(60)
+        except subprocess.TimeoutExpired:
+            dev.kill()
+            code = dev.wait()
+        left = {pid for pid in started if alive(pid)}
+        for pid in left:  # only what this run started, by pid
+            os.kill(pid, signal.SIGKILL)
+    assert code == 0, err.read_text()[-3000:]
+    assert not left, f"still running after make dev stopped: {sorted(left)}"
     assert not any(listening(port) for port in ports.values())
