@@ -67,6 +67,8 @@ READS = {
                      "latest_invoice": "str dict null", "metadata": "dict"},
     "invoice": {"id": "str", "customer": "str dict", "amount_paid": "int", "amount_due": "int",
                 "currency": "str", "created": "int", "parent": "dict null"},
+    "upcoming invoice": {"customer": "str dict", "amount_due": "int", "currency": "str",
+                         "period_end": "int", "next_payment_attempt": "int null"},
     "payment_method": {"id": "str", "customer": "str dict null"},
     "customer": {"id": "str"},
     "setup_intent": {"id": "str", "status": "str", "customer": "str dict null",
@@ -203,6 +205,9 @@ def examples(world: dict) -> list[tuple[str, str, Any]]:
             "customer.subscription.deleted", "customer.subscription.trial_will_end")],
         ("invoice.paid", "invoice", invoice("sub_carol", customer)),
         ("invoice.payment_failed", "invoice", invoice("sub_carol", customer, status="open")),
+        ("invoice.upcoming", "upcoming invoice", {  # has no id at Stripe: not made yet
+            **{k: v for k, v in invoice("sub_carol", customer, status="draft").items()
+               if k != "id"}, "billing_reason": "upcoming", "next_payment_attempt": None}),
         *[(t, "payment_method", payment_method) for t in (
             "payment_method.attached", "payment_method.updated",
             "payment_method.automatically_updated")],

@@ -42,7 +42,7 @@ class UpcomingInvoiceView(StripeView):
     amount_due: Amount
     currency: Currency
     period_end: Timestamp
-    next_payment_attempt: Timestamp | None = None
+    next_payment_attempt: Timestamp | None
 
     @property
     def charged_at(self) -> datetime:
