@@ -65,13 +65,48 @@ def test_buttons_follow_the_recipients_level(client, make_user, login):
     make_user("plato", level=Level.PLATINUM)
     html = client.get("/user_upgrades/new?user=goldie").get_data(as_text=True)
     assert "<h1>Gift an upgrade</h1>" in html and "@goldie" in html
-    assert 'value="gold"' not in html  # Gold is held: no button to buy it
+    assert 'value="gold"' not in html  # Gold cannot be given: no button to buy it
     assert "disabled" in button(html, "gold_to_platinum")  # billing is off here
     assert "Gift Platinum</button>" in html
-    assert "Gold to Platinum" in html
     html = client.get("/user_upgrades/new?user=plato").get_data(as_text=True)
-    assert "@plato already has Platinum, the highest level" in html
+    assert "There is no upgrade you can give @plato." in html
     assert 'type="submit"' not in html.split("<tbody>")[1].split("</tbody>")[0]
+
+
+class TestGiftPrivacy:
+    """A buyer learns which gifts can be given (that is what they buy), never the
+    recipient's level in words: no badge, no "currently at", no "already has Gold"."""
+
+    @pytest.fixture
+    def app_config(self, billing_config):
+        return billing_config
+
+    REFUSED = {Level.MEMBER: ["gold_to_platinum"], Level.GOLD: ["gold", "platinum"],
+               Level.PLATINUM: ["gold", "platinum", "gold_to_platinum"]}
+
+    @pytest.mark.parametrize("level", list(Level))
+    def test_the_gift_form_does_not_tell_the_recipients_level(self, app, client, make_user,
+                                                               login, level):
+        login(make_user("alice"))
+        make_user("bob", level=level)
+        html = " ".join(client.get("/user_upgrades/new?user=bob").get_data(as_text=True)
+                        .split())
+        for telling in ("currently at", "Their level", "Your level", "Included",
+                        "level</span>", "the highest level", "already has",
+                        "Gold to Platinum"):
+            assert telling not in html, telling
+        assert "Choosing a gift for <strong>@bob</strong>." in html
+        if level is not Level.MEMBER:
+            assert "Not available for @bob" in html
+        for upgrade in self.REFUSED[level]:  # a refused gift says no more than the form
+            response = buy(client, upgrade, recipient="bob")
+            assert response.status_code == 422
+            said = " ".join(response.get_data(as_text=True).split())
+            assert "That upgrade cannot be given to @bob." in said
+            for telling in ("already has", "the Gold level", "the Platinum level",
+                            "only for accounts at", "choose Gold to Platinum"):
+                assert telling not in said, (upgrade, telling)
+        assert rows(app) == []
 
 
 def test_own_platinum_account_is_told_there_is_nothing_more(client, make_user, login):
@@ -178,7 +213,9 @@ class TestRules:
         make_user("goldie", level=Level.GOLD)
         response = buy(client, "gold", recipient="goldie")
         assert response.status_code == 422
-        assert "@goldie already has the Gold level" in response.get_data(as_text=True)
+        html = response.get_data(as_text=True)
+        assert "That upgrade cannot be given to @goldie." in html
+        assert "Gold level" not in html
 
     def test_no_second_upgrade_while_one_is_being_paid_for(self, app, client, make_user,
                                                            login):

@@ -47,23 +47,37 @@ def offered_type(level: Level, target: Level) -> UpgradeType | None:
 
 
 def check_allowed(purchaser: User, recipient: User, upgrade_type: UpgradeType) -> None:
-    """Raise UpgradeNotAllowed unless `upgrade_type` is a real step up for the recipient."""
-    who = "You" if recipient.id == purchaser.id else f"@{recipient.username}"
-    has = "have" if who == "You" else "has"
+    """Raise UpgradeNotAllowed unless `upgrade_type` is a real step up for the recipient.
+
+    A gift's refusal says only that it cannot be given: the recipient's level (and whether
+    someone else's gift to them is being paid for) is theirs, not the buyer's to learn."""
+    if recipient.id != purchaser.id:
+        if not gift_possible(recipient, upgrade_type):
+            raise UpgradeNotAllowed(f"That upgrade cannot be given to @{recipient.username}.")
+        return
     target = upgrade_type.target
     if target <= recipient.level:
-        raise UpgradeNotAllowed(f"{who} already {has} the {recipient.level.label} level, "
+        raise UpgradeNotAllowed(f"You already have the {recipient.level.label} level, "
                                 f"so {upgrade_type.label} is not an upgrade.")
     if offered_type(recipient.level, target) is not upgrade_type:
         if upgrade_type is UpgradeType.GOLD_TO_PLATINUM:
             raise UpgradeNotAllowed("Gold to Platinum is only for accounts at the Gold level.")
-        raise UpgradeNotAllowed(f"{who} already {has} Gold: choose Gold to Platinum instead.")
+        raise UpgradeNotAllowed("You already have Gold: choose Gold to Platinum instead.")
     in_flight = db.session.scalar(sa.select(UserUpgrade).where(
         UserUpgrade.recipient_id == recipient.id, UserUpgrade.status == S.PROCESSING))
     if in_flight is not None and target <= in_flight.type.target:
-        whom = "you" if who == "You" else who
-        raise UpgradeNotAllowed(f"An upgrade to {in_flight.type.target.label} for {whom} is "
+        raise UpgradeNotAllowed(f"An upgrade to {in_flight.type.target.label} for you is "
                                 "already being paid for. Please wait for it to finish.")
+
+
+def gift_possible(recipient: User, upgrade_type: UpgradeType) -> bool:
+    """Whether `upgrade_type` can be given to `recipient` now: a real step up from their
+    level, and no gift or purchase reaching as high already being paid for."""
+    if offered_type(recipient.level, upgrade_type.target) is not upgrade_type:
+        return False
+    in_flight = db.session.scalar(sa.select(UserUpgrade).where(
+        UserUpgrade.recipient_id == recipient.id, UserUpgrade.status == S.PROCESSING))
+    return in_flight is None or upgrade_type.target > in_flight.type.target
 
 
 def _same_purchase(purchaser: User, recipient: User, upgrade_type: UpgradeType,

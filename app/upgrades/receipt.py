@@ -83,8 +83,9 @@ class Receipt:
         if not (self.is_purchaser and self.state in RETRYABLE) or self.try_again:
             return None
         recipient = self.upgrade.recipient
-        who = "You have" if not self.upgrade.is_gift else f"@{recipient.username} has"
-        return f"{who} {recipient.level.label} already."
+        if self.upgrade.is_gift:  # their level is theirs to tell
+            return f"This upgrade cannot be given to @{recipient.username} any more."
+        return f"You have {recipient.level.label} already."
 
     @property
     def sentence(self) -> str:
@@ -122,9 +123,11 @@ class Receipt:
     def _has_it(self, u: UserUpgrade, level: str) -> str:
         if u.type.target <= u.level_before:
             # Paid for, but the recipient already had the level (two purchases at once).
-            who = "You" if self.is_recipient else f"@{u.recipient.username}"
-            return (f"{who} already had {u.level_before.label} when the payment arrived, so "
-                    "nothing changed. Write to us for a refund.")
+            if self.is_recipient or not u.is_gift:
+                return (f"You already had {u.level_before.label} when the payment arrived, "
+                        "so nothing changed. Write to us for a refund.")
+            return (f"{level} could not be added to @{u.recipient.username}'s account when "
+                    "the payment arrived, so nothing changed. Write to us for a refund.")
         if self.is_recipient and u.is_gift:
             return f"@{u.purchaser.username} gave you {level}. It is on your account now."
         if self.is_recipient:

@@ -25,18 +25,25 @@ from app.upgrades.receipt import receipt_for
 log = logging.getLogger("app.upgrades")
 
 
-def _choices(recipient: User | None) -> list[dict[str, object]]:
-    """One row per level: its perks, its price from the recipient's level, whether on offer."""
+def _choices(recipient: User | None, gift: bool) -> list[dict[str, object]]:
+    """One row per level: its perks, its price from the recipient's level, whether on offer.
+    For a gift, `held` means only "cannot be given": the page never says the level."""
     rows: list[dict[str, object]] = []
     for level in Level:
         upgrade_type = purchase.offered_type(recipient.level, level) if recipient else None
+        if gift and recipient and upgrade_type and not purchase.gift_possible(recipient,
+                                                                              upgrade_type):
+            upgrade_type = None
         list_type = purchase.offered_type(Level.MEMBER, level)
         shown = upgrade_type or list_type
+        held = recipient is not None and (
+            upgrade_type is None and level is not Level.MEMBER if gift
+            else level <= recipient.level)
         rows.append({
             "level": level, "perks": PERKS[level],
             "type": upgrade_type,
             "offer": catalog.offer(shown.value) if shown else None,
-            "held": recipient is not None and level <= recipient.level,
+            "held": held,
         })
     return rows
 
@@ -45,10 +52,11 @@ def _render_new(form: UpgradeForm, recipient_form: RecipientForm, recipient: Use
                 errors: Sequence[str] = (), status: int = 200) -> tuple[str, int]:
     gift = bool((recipient_form.user.data or "").strip()) and (
         recipient is None or recipient.id != current_user.id)
+    rows = _choices(recipient, gift)
     return render_template(
         "upgrades/new.html", form=form, recipient_form=recipient_form, recipient=recipient,
-        gift=gift, rows=_choices(recipient), errors=list(errors),
-        maxed=recipient is not None and recipient.level is Level.PLATINUM,
+        gift=gift, rows=rows, errors=list(errors),
+        maxed=recipient is not None and not any(row["type"] for row in rows),
     ), status
 
 
