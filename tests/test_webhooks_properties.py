@@ -205,6 +205,12 @@ def examples(world: dict) -> list[tuple[str, str, Any]]:
             "customer.subscription.deleted", "customer.subscription.trial_will_end")],
         ("invoice.paid", "invoice", invoice("sub_carol", customer)),
         ("invoice.payment_failed", "invoice", invoice("sub_carol", customer, status="open")),
+        ("invoice.payment_action_required", "invoice",
+         invoice("sub_carol", customer, status="open")),
+        ("invoice.finalized", "invoice", invoice("sub_carol", customer, status="open")),
+        ("invoice.voided", "invoice", invoice("sub_carol", customer, status="void")),
+        ("invoice.marked_uncollectible", "invoice",
+         invoice("sub_carol", customer, status="uncollectible")),
         ("invoice.upcoming", "upcoming invoice", {  # has no id at Stripe: not made yet
             **{k: v for k, v in invoice("sub_carol", customer, status="draft").items()
                if k != "id"}, "billing_reason": "upcoming", "next_payment_attempt": None}),

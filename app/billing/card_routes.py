@@ -5,9 +5,19 @@ back to the page with a sentence; a removal is asked about first, on a page of i
 (a GET, so it works without JavaScript). A card id that is not the user's is a 404 before
 anything is asked of Stripe."""
 
+import secrets
 from collections.abc import Callable
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -17,7 +27,9 @@ from app.billing.card_setup import apply_setup_return, open_card_setup
 from app.billing.errors import BillingDisabled, BillingError
 from app.billing.models import PaymentMethod
 from app.extensions import db, limiter
+from app.money import format_money
 from app.subscriptions.forms import ActionForm
+from app.subscriptions.pay_now import is_overdue, pay_open_invoice
 
 UNAVAILABLE = "Cards cannot be changed at the moment. Nothing was changed; please try again later."
 
@@ -69,15 +81,44 @@ def card_added() -> ResponseReturnValue:
     db.session.commit()
     if card is None:
         return redirect(url_for("settings.billing"), 303)
-    return _billing_page(f"{card.label} saved.")
+    # The setup session names this attempt: coming back twice pays once.
+    return _pay_overdue_with(card, f"{card.label} saved.", attempt=session_id)
 
 
 @bp.post("/settings/billing/cards/<dbid:card_id>/default")
 @login_required
 @limiter.limit("20 per minute")
 def make_default(card_id: int) -> ResponseReturnValue:
-    return _act(card_id, cards.make_default,
-                lambda card: f"{card.label} is now your default card.")
+    response = _act(card_id, cards.make_default,
+                    lambda card: f"{card.label} is now your default card.")
+    card = cards.card_of(current_user._get_current_object(), card_id)
+    if card is None or not card.is_default or not is_overdue(current_user):
+        return response
+    get_flashed_messages()  # the sentence is said again below, with the payment's news
+    return _pay_overdue_with(card, f"{card.label} is now your default card.",
+                             attempt=secrets.token_urlsafe(12))
+
+
+def _pay_overdue_with(card: PaymentMethod, said: str, *, attempt: str) -> ResponseReturnValue:
+    """While a payment is overdue, a card just added or made the default pays it at once."""
+    user = current_user._get_current_object()
+    if not is_overdue(user):
+        return _billing_page(said)
+    try:
+        outcome = pay_open_invoice(user, card, attempt=attempt)
+    except BillingError as exc:
+        db.session.rollback()
+        return _billing_page(f"{said} It could not pay your overdue payment, though: {exc}",
+                             "error")
+    db.session.commit()
+    if outcome.result == "paid":
+        return _billing_page(f"{said} Your overdue payment of "
+                             f"{format_money(outcome.amount, outcome.currency)} went through "
+                             "with it: your account is in good standing again.")
+    if outcome.result == "confirm":
+        return _billing_page(f"{said} Your bank asks you to confirm the overdue payment: "
+                             "use Confirm your payment above.", "info")
+    return _billing_page(said)
 
 
 @bp.post("/settings/billing/cards/<dbid:card_id>/up")

@@ -1,7 +1,9 @@
 """The subscribe form (pricing page) and the forms behind the settings page's actions."""
 
+import secrets
+
 from wtforms import BooleanField, HiddenField, IntegerField
-from wtforms.validators import AnyOf, DataRequired, NumberRange
+from wtforms.validators import AnyOf, DataRequired, NumberRange, Regexp
 
 from app.forms import Form
 from app.subscriptions.checkout import INTERVALS, WAIVER_TEXT
@@ -28,6 +30,19 @@ class SubscribeForm(Form):
 
 class ActionForm(Form):
     """A settings button that changes something (cancel, resume, portal): CSRF only."""
+
+
+def _attempt() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class PayNowForm(Form):
+    """Pay the overdue invoice now. `attempt` is new with each page, so a double submission
+    of one page is one request at Stripe (its idempotency key) and a later try is another."""
+
+    attempt = HiddenField(default=_attempt, validators=[
+        DataRequired(message="That form expired; please try again."),
+        Regexp(r"^[A-Za-z0-9_-]{8,32}$", message="That form expired; please try again.")])
 
 
 # The switch form's fields are hidden: only an old or altered page gets them wrong.

@@ -22,8 +22,9 @@ from flask_login import current_user, login_required
 from app import catalog
 from app.auth.models import utcnow
 from app.billing.customers import stored_customer_id
-from app.billing.errors import BillingDisabled, BillingError
+from app.billing.errors import BillingDisabled, BillingError, CardDeclined
 from app.extensions import db, limiter
+from app.money import format_money
 from app.pricing.routes import render_pricing
 from app.subscriptions import bp
 from app.subscriptions import confirmation as _confirmation  # noqa: F401  (its context processor)
@@ -45,7 +46,7 @@ from app.subscriptions.checkout import (
     begin_checkout,
     open_checkout,
 )
-from app.subscriptions.forms import ActionForm, SubscribeForm, SwitchForm
+from app.subscriptions.forms import ActionForm, PayNowForm, SubscribeForm, SwitchForm
 from app.subscriptions.models import (
     CheckoutStatus,
     Subscription,
@@ -53,6 +54,7 @@ from app.subscriptions.models import (
     SubscriptionStatus,
 )
 from app.subscriptions.overview import checkout_for, overview_for
+from app.subscriptions.pay_now import Outcome, pay_open_invoice
 from app.timeline import current_subscription as current_for
 from app.timeline import day, timeline_with
 
@@ -243,6 +245,48 @@ def cancel() -> ResponseReturnValue:
 def _cancelled(sub: Subscription) -> str:
     return (f"Your subscription is cancelled. You keep Premium until "
             f"{sub.access_until:%-d %B %Y}, and nothing more is charged.")
+
+
+@bp.post("/subscriptions/pay")
+@login_required
+@limiter.limit("10 per minute")
+def pay_now() -> ResponseReturnValue:
+    """Pay the overdue invoice with the default card, from the past-due warning."""
+    _require_billing()
+    form = PayNowForm()
+    back = _back_to(request.form.get("back"))
+    if not form.validate_on_submit():
+        flash("That form expired; please try again.", "error")
+        return redirect(back, 303)
+    user = current_user._get_current_object()
+    try:
+        outcome = pay_open_invoice(user, attempt=form.attempt.data)
+    except CardDeclined as exc:
+        db.session.rollback()
+        flash(f"{exc} Try another card: add one below, or make another the default.", "error")
+        return redirect(url_for("settings.billing"), 303)
+    db.session.commit()
+    return _said(outcome, back)
+
+
+def _back_to(name: str | None) -> str:
+    """Where a Pay now button returns: the page it was on (settings or billing)."""
+    return url_for("settings.billing" if name == "billing" else "settings.index")
+
+
+def _said(outcome: Outcome, back: str) -> ResponseReturnValue:
+    """Say what paying the overdue invoice did, then go back."""
+    if outcome.result == "paid":
+        flash(f"Thank you: your payment of {format_money(outcome.amount, outcome.currency)} "
+              "went through, and your account is in good standing again.", "success")
+    elif outcome.result == "confirm" and outcome.url:
+        return redirect(outcome.url, 303)  # the bank's check, on Stripe's invoice page
+    elif outcome.result == "no_card":
+        flash("Add a card to pay with first.", "info")
+        return redirect(url_for("settings.billing"), 303)
+    else:
+        flash("There is nothing to pay: your account is in good standing.", "info")
+    return redirect(back, 303)
 
 
 @bp.post("/subscriptions/resume")
