@@ -97,6 +97,14 @@ class Timeline:
         return Level.GOLD <= self.level
 
     @property
+    def subscription_unneeded(self) -> bool:
+        """A subscription still renewing although the level includes Premium for good: it
+        adds nothing (settings says so, with a way to cancel)."""
+        sub = self.subscription
+        return self.level_premium and sub is not None and sub.live \
+            and not sub.cancel_at_period_end
+
+    @property
     def sentence(self) -> str:
         """The one sentence that says what the user has and pays next."""
         return _sentence(self)
@@ -141,6 +149,18 @@ def current_subscription(user_id: int) -> Subscription | None:
     return db.session.scalar(sa.select(Subscription).where(
         Subscription.user_id == user_id, Subscription.status.in_(LIVE),
     ).order_by(Subscription.created_at.desc(), Subscription.id.desc()).limit(1))
+
+
+# The worker job (run by the subscriptions feature) that stops a subscription at the end of
+# its paid period once a level makes it unnecessary: an upgrade's buyer asked for it, and
+# the upgrade was paid. Named here, below both, so the upgrade queues it by name.
+STOP_UNNEEDED_SUBSCRIPTION = "stop-unneeded-subscription"
+
+
+def renewing_subscription(user_id: int) -> Subscription | None:
+    """The user's live subscription if it will charge again (not set to end), else None."""
+    sub = current_subscription(user_id)
+    return sub if sub is not None and not sub.cancel_at_period_end else None
 
 
 def timeline_for(user: User | None, now: datetime | None = None) -> Timeline:

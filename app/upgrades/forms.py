@@ -1,6 +1,6 @@
 """The upgrade purchase form and the gift recipient picker."""
 
-from wtforms import HiddenField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from app.forms import Form, username_as_typed
@@ -31,3 +31,6 @@ class UpgradeForm(Form):
         DataRequired(message="Choose an upgrade."),
         AnyOf([t.value for t in UpgradeType], message="Choose one of the upgrades shown."),
     ])
+    # Shown only to a buyer whose subscription would renew: ticked at first, since Gold and
+    # Platinum include Premium for good and the subscription would then add nothing.
+    stop_subscription = BooleanField(default=True)

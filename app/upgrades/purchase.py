@@ -140,14 +140,19 @@ def start_upgrade(purchaser: User, recipient: User, upgrade_type: UpgradeType) -
     return upgrade
 
 
-def open_checkout(upgrade: UserUpgrade, success_url: str, cancel_url: str) -> UserUpgrade:
-    """Create the upgrade's Checkout Session at Stripe (payment mode) and remember it."""
+def open_checkout(upgrade: UserUpgrade, success_url: str, cancel_url: str,
+                  then_stop: str | None = None) -> UserUpgrade:
+    """Create the upgrade's Checkout Session at Stripe (payment mode) and remember it.
+    `then_stop`: the buyer's subscription to stop at the end of its paid period once this
+    is paid (kept in the session's metadata, read back when it completes)."""
     price = stored_price(upgrade.type.value)
     if price is None:
         raise CatalogNotSynced()
     metadata = {"kind": KIND, "upgrade_id": str(upgrade.id),
                 "purchaser_id": str(upgrade.purchaser_id),
                 "recipient_id": str(upgrade.recipient_id), "upgrade_type": upgrade.type.value}
+    if then_stop and not upgrade.is_gift:
+        metadata["then_stop"] = then_stop
     session = gateway.create_checkout_session({
         "mode": "payment",
         "line_items": [{"price": price.stripe_price_id, "quantity": 1}],

@@ -17,6 +17,7 @@ from app.billing import gateway
 from app.billing.errors import BillingDisabled, BillingError, StripeUnavailable
 from app.catalog.levels import PERKS
 from app.extensions import db, limiter
+from app.timeline import renewing_subscription
 from app.upgrades import bp, purchase, service
 from app.upgrades.forms import RecipientForm, UpgradeForm
 from app.upgrades.models import UpgradeStatus, UpgradeType, UserUpgrade
@@ -56,6 +57,9 @@ def _render_new(form: UpgradeForm, recipient_form: RecipientForm, recipient: Use
     return render_template(
         "upgrades/new.html", form=form, recipient_form=recipient_form, recipient=recipient,
         gift=gift, rows=rows, errors=list(errors),
+        # Buying a level for oneself while a subscription renews: say it would be paying
+        # twice, and offer to stop it (the form's tick-box).
+        renewing=None if gift else renewing_subscription(current_user.id),
         maxed=recipient is not None and not any(row["type"] for row in rows),
     ), status
 
@@ -125,8 +129,13 @@ def create() -> ResponseReturnValue:
         "?session_id={CHECKOUT_SESSION_ID}"
     cancel = site + url_for("upgrades.show", upgrade_id=upgrade.id,
                             cancelled=_cancel_signer().dumps(upgrade.id))
+    # Stopping the subscription is only asked of Stripe once the upgrade is paid (see
+    # service.apply_checkout_session): until then it is a wish kept in the session.
+    renewing = renewing_subscription(purchaser.id) if form.stop_subscription.data \
+        and recipient.id == purchaser.id else None
     try:
-        purchase.open_checkout(upgrade, success, cancel)
+        purchase.open_checkout(upgrade, success, cancel,
+                               then_stop=renewing.stripe_subscription_id if renewing else None)
     except BillingError as exc:
         db.session.rollback()
         purchase.abandon_checkout(upgrade, type(exc).__name__)

@@ -19,7 +19,9 @@ from app.billing.objects import MalformedObject, as_datetime, parse
 from app.billing.views import ChargeSummary
 from app.extensions import db
 from app.money import format_money
+from app.outbox.enqueue import enqueue
 from app.referrals.credit import convert_referral
+from app.timeline import STOP_UNNEEDED_SUBSCRIPTION
 from app.upgrades.models import UpgradeStatus, UserUpgrade
 from app.upgrades.purchase import KIND
 from app.upgrades.views import (
@@ -205,8 +207,8 @@ def apply_checkout_session(session: CheckoutSessionView, *,
     status, payment = session.status, session.payment_status
     paid = status == "complete" and payment in ("paid", "no_payment_required")
     remember_payment(upgrade, session.payment_intent_id, session.charge, paid=paid)
-    if paid:
-        complete_upgrade(upgrade, event_id=event_id)
+    if paid and complete_upgrade(upgrade, event_id=event_id):
+        _stop_unneeded_subscription(upgrade, session.metadata.then_stop)
     elif status == "complete":  # a delayed payment method: the money is on its way
         upgrade.move_to(S.PROCESSING, event_id=event_id)
     elif status == "expired" and upgrade.status is S.CANCELLED:
@@ -282,6 +284,16 @@ def complete_upgrade(upgrade: UserUpgrade, *, event_id: str | None = None) -> bo
         convert_referral(upgrade.purchaser_id, payment_intent=upgrade.stripe_payment_intent_id)
     _send_receipts(upgrade, recipient)
     return True
+
+
+def _stop_unneeded_subscription(upgrade: UserUpgrade, subscription_id: str | None) -> None:
+    """The buyer asked to stop their subscription once the upgrade is paid: it is, so the
+    worker stops it at the end of its paid period (a job queued in this transaction, once
+    per upgrade: no Stripe call while the upgrade's row is locked)."""
+    if subscription_id is None or upgrade.is_gift or upgrade.type.target < Level.GOLD:
+        return
+    enqueue(STOP_UNNEEDED_SUBSCRIPTION, f"stop-unneeded-{upgrade.id}",
+            {"subscription": subscription_id, "upgrade": upgrade.id})
 
 
 def _send_receipts(upgrade: UserUpgrade, recipient: User) -> None:

@@ -19,6 +19,9 @@ class UpgradeMetadata(StripeView):
 
     kind: str | None = None
     upgrade_id: DbId | None = None
+    # The buyer's subscription to stop at the end of its paid period once the upgrade is
+    # paid (the upgrade form's tick-box); kept on the Checkout Session, not on our row.
+    then_stop: StripeId | None = None
 
 
 class ChargeView(ChargeSummary):
