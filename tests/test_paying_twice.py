@@ -55,12 +55,12 @@ def test_the_upgrade_page_tells_a_subscriber_and_offers_to_stop_it(app, client, 
     pay(client, emu, "monthly")
     ends = day(the_subscription(app).access_until)
     page = squashed(client.get("/user_upgrades/new").get_data(as_text=True))
-    assert "<strong>You have a Premium subscription</strong> (Premium (monthly)). Gold and " \
-        "Platinum include Premium for good, so once your upgrade is paid the subscription " \
-        "adds nothing." in page
+    assert "<strong>You subscribe to Premium</strong> (£7.00 a month). Gold and Platinum " \
+        "include Premium for good: once your upgrade is paid, the subscription adds " \
+        "nothing." in page
     assert f'{BOX} checked>' in page  # ticked at first
-    assert ("Once the upgrade is paid, stop my subscription at the end of the period already "
-            f"paid, on {ends}: nothing more will be charged for it.") in page
+    assert ("Stop my subscription at the end of the period already paid, on "
+            f"{ends}, once the upgrade is paid: nothing more will be charged for it.") in page
     # Not on a gift: someone else's upgrade does not make the buyer's subscription useless.
     assert BOX not in client.get("/user_upgrades/new?user=alice2").get_data(as_text=True)
 
