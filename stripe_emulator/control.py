@@ -156,6 +156,22 @@ def dispute(ident):
                                                                           "fraudulent"))))
 
 
+@bp.post("/payment_methods/<ident>/decline")
+def set_decline(ident):
+    """From now on the bank declines charges to this saved card with `decline_code`
+    (`generic_decline`, `insufficient_funds`) or, with null, accepts them whatever its test
+    card does: a card that failed a renewal and pays once the customer has seen to it."""
+    st = _store()
+    code = _body().get("decline_code")
+    if code is not None and code not in ("generic_decline", "insufficient_funds"):
+        raise InvalidRequest("decline_code must be generic_decline, insufficient_funds or "
+                             "null.", param="decline_code")
+    with st.lock:
+        pm = fetch(st, ident, "payment_method")
+        pm["_decline"] = code
+        return jsonify(public(pm))
+
+
 @bp.route("/config", methods=["GET", "POST"])
 def config():
     st = _store()

@@ -143,8 +143,11 @@ def charge_intent(st, pi, pm, off_session=False, authenticated=False):
     if has_expired(st, pm):  # whatever the card, as Stripe's issuers decline one
         fail_charge(st, pi, ch, "expired_card", code="expired_card")
         raise intent_decline(pi)
-    if card and card.charge_decline:
-        fail_charge(st, pi, ch, card.charge_decline)
+    # A decline set on this saved card (the control endpoint: "the bank declines it until
+    # further notice", or "not any more") wins over the test card's own behaviour.
+    decline = pm["_decline"] if "_decline" in pm else (card.charge_decline if card else None)
+    if decline:
+        fail_charge(st, pi, ch, decline)
         raise intent_decline(pi)
     succeed_charge(st, pi, ch)
     return ch
