@@ -71,7 +71,7 @@ class Timeline:
     credit_until: datetime | None = None  # a credit window not carried by a subscription
     next_charge: NextCharge | None = None
     # Set while the subscription's last payment failed (past due): when Premium from it
-    # ends unless the card is fixed. Every page warns about it.
+    # ends unless the payment is made. Every page warns about it.
     payment_overdue_until: datetime | None = None
 
     @property
@@ -272,8 +272,8 @@ def _sentence(t: Timeline) -> str:
     if t.state == "past_due":
         if t.payment_overdue_until is not None and t.now < t.payment_overdue_until:
             return (f"{plan}, payment overdue: Premium is kept until "
-                    f"{day(t.payment_overdue_until)} while the card is fixed." + also)
-        return f"{plan}, payment overdue: Premium is paused until the card is fixed." + also
+                    f"{day(t.payment_overdue_until)} while the payment is sorted out." + also)
+        return f"{plan}, payment overdue: Premium is paused until the payment is made." + also
     if t.state == "cancelling":
         if t.trial_until is not None and t.paid_until is None and not t.credit_days:
             return (f"{plan}, cancelled: the free trial ends on {day(sub.access_until)} and "
