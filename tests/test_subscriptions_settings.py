@@ -154,7 +154,8 @@ def test_past_due_warns_with_the_grace_end_and_offers_the_card_fix(app, client, 
     page = squashed(client.get("/settings").get_data(as_text=True))
     assert "Your last payment did not go through." in page
     assert f"You keep Premium until {day(failed + timedelta(days=7))}" in page
-    assert 'action="/subscriptions/portal?flow=card"' in page and "Update your card" in page
+    assert 'action="/subscriptions/pay"' in page and ">Pay now</button>" in page
+    assert '<a class="button" href="/settings/billing">Use another card</a>' in page
     assert client.get("/premium").status_code == 200  # access held in the grace period
 
 
@@ -250,7 +251,7 @@ def test_billing_off_settings_still_render_with_buttons_disabled(app, client, al
         db.session.add(BillingInfo(user_id=alice.id, stripe_customer_id="cus_test"))
         db.session.commit()
     page = client.get("/settings").get_data(as_text=True)
-    assert re.search(r"disabled>Update your card", page)
+    assert re.search(r"disabled>Pay now", page)
     assert re.search(r"disabled>Open the billing portal", page)
 
 

@@ -185,7 +185,11 @@ def test_a_receipt_names_the_seller_and_how_to_reach_support(app, client, alice)
     ids = make_upgrade(app, alice)
     set_state(app, ids["id"], "complete")
     html = page(client, ids["id"])
-    assert "Receipt · Upgrade #" in html and "Sold by Lumen." in html
+    assert "Receipt · Upgrade #" in html
+    # Filed by a business: from whom (configuration) to whom (the buyer's billing details).
+    parties = html.split('class="parties"', 1)[1].split("</div>", 1)[0]
+    assert ">From</h2>" in parties and "<strong>Lumen</strong>" in parties
+    assert ">Billed to</h2>" in parties and "<strong>alice</strong>" in parties
     assert (f'<a href="mailto:support@lumen.example?subject=Upgrade%20%23{ids["id"]}">'
             "support@lumen.example</a>") in html
     assert re.search(r"<dt>Paid on</dt><dd>\d+ \w+ \d{4}, \d\d:\d\d UTC</dd>", html)

@@ -30,7 +30,7 @@ from app.billing.objects import (
 )
 from app.emails.messages import iso, queue_email
 from app.extensions import db
-from app.timeline import timeline_for
+from app.timeline import Timeline, timeline_for
 from app.webhooks.registry import Event, handles
 
 
@@ -83,10 +83,11 @@ def expiring_default(cards: Sequence[PaymentMethod], at: datetime) -> PaymentMet
     return cards[0]
 
 
-def expiring_card(user: User) -> ExpiringCard | None:
+def expiring_card(user: User, timeline: Timeline | None = None) -> ExpiringCard | None:
     """For the settings pages: the user's default card if it will not pay their next charge
-    (the billing timeline's) and no other card would. Reads our rows only."""
-    charge = timeline_for(user).next_charge
+    (the billing timeline's, given when the page has it already) and no other card would.
+    Reads our rows only."""
+    charge = (timeline or timeline_for(user)).next_charge
     if charge is None or charge.amount <= 0:
         return None
     card = expiring_default(cards_for(user), charge.at)

@@ -22,12 +22,13 @@ from app.subscriptions.overview import overview_for
 @login_required
 def index() -> str:
     user = current_user._get_current_object()
+    overview = overview_for(user)
     return render_template(
         "settings/index.html",
-        overview=overview_for(user),
+        overview=overview,
         has_billing_account=stored_customer_id(user) is not None,
         form=ActionForm(),
-        expiring=expiring_card(user),
+        expiring=expiring_card(user, overview.timeline),
     )
 
 

@@ -17,6 +17,7 @@ from app.billing import gateway
 from app.billing.errors import BillingDisabled, BillingError, StripeUnavailable
 from app.catalog.levels import PERKS
 from app.extensions import db, limiter
+from app.history.receipts import buyer, seller
 from app.timeline import renewing_subscription
 from app.upgrades import bp, purchase, service
 from app.upgrades.forms import RecipientForm, UpgradeForm
@@ -204,7 +205,12 @@ def show(upgrade_id: int) -> ResponseReturnValue:
 
 
 def _render_show(upgrade: UserUpgrade) -> str:
-    return render_template("upgrades/show.html", receipt=receipt_for(upgrade, current_user))
+    receipt = receipt_for(upgrade, current_user)
+    # A receipt a business can file: the seller, and the buyer's billing details as Stripe
+    # holds them now (read only for whoever may see the payment, and only once it is one).
+    filed = receipt.show_amount
+    return render_template("upgrades/show.html", receipt=receipt, seller=seller(),
+                           buyer=buyer(upgrade.purchaser) if filed else None, filed=filed)
 
 
 def _status(upgrade: UserUpgrade) -> ResponseReturnValue:
