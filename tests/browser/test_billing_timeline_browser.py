@@ -269,12 +269,12 @@ def test_past_due_warns_until_the_grace_end(app, site, page, client, emu, alice,
     grace_end = day(failed["created"] + GRACE_DAYS * DAY)
     seen = visit(page, site, shots="past-due" if SHOTS else None)
     warning = (f"Your last payment did not go through. You keep Premium until {grace_end}: "
-               "update your card before then to keep it.")
+               "pay now, or with another card, before then to keep it.")
     assert warning in seen.pricing_pages and warning in seen.premium  # the site-wide warning
     said = f"Premium (annual), payment overdue: Premium is kept until {grace_end}"
     assert said in seen.pricing and said in seen.premium
     assert ("Your last payment did not go through. You keep Premium until "
-            f"{grace_end}; update your card before then to keep it.") in seen.plan
+            f"{grace_end}; pay now, or with another card, before then to keep it.") in seen.plan
     assert "Payment overdue" in seen.plan
     assert_no_next_payment(seen)  # Stripe retries the open invoice; no renewal is promised
 

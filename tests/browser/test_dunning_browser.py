@@ -51,7 +51,7 @@ def test_the_worker_pays_with_the_second_card_and_it_becomes_the_default(
     expect(banner).to_contain_text("You keep Premium until")
     page.goto(site.url + "/pricing")
     expect(page.get_by_role("alert").filter(has_text=WARNING)).to_be_visible()
-    banner.get_by_role("link", name="Update your card").click()
+    banner.get_by_role("link", name="Use another card").click()
     expect(page).to_have_url(site.url + "/settings/billing")
 
     run_worker(app)  # "payment failed" mail, then the invoice paid with 4242
@@ -62,13 +62,16 @@ def test_the_worker_pays_with_the_second_card_and_it_becomes_the_default(
     expect(page.get_by_text(WARNING)).to_have_count(0)
     page.goto(site.url + "/settings")
     expect(page.locator(".plan-line .status")).to_have_text("Active")
+    run_worker(app)  # the paid invoice's receipt, saying the account is well again
     assert [s for s in subjects(mailbox) if not s.startswith("Your free trial ends")] == \
-        ["Your payment of £70.00 did not go through"]
+        ["Your payment of £70.00 did not go through",
+         "Payment received: your account is in good standing"]
 
     move_clock(emu, 10 * DAY)
     run_worker(app)  # nothing more alarming: the grace job finds it paid
     assert [s for s in subjects(mailbox) if not s.startswith("Your free trial ends")] == \
-        ["Your payment of £70.00 did not go through"]
+        ["Your payment of £70.00 did not go through",
+         "Payment received: your account is in good standing"]
 
 
 def test_with_only_the_failing_card_premium_ends_with_the_grace_period(
