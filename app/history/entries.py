@@ -95,11 +95,16 @@ def history_for(user: User) -> list[Entry]:
     invoices = db.session.scalars(
         sa.select(Invoice).where(Invoice.user_id == user.id,
                                  Invoice.status.in_(("open", "paid", "uncollectible", "void")),
-                                 sa.or_(Invoice.amount_due > 0, Invoice.amount_paid > 0)))
+                                 sa.or_(Invoice.amount_due > 0, Invoice.amount_paid > 0))
+        # Newest first already, so payments in the same second (Stripe's times are whole
+        # seconds: a plan switched just after the first payment) keep their order through
+        # the stable sort below: Stripe numbers a customer's invoices in sequence.
+        .order_by(Invoice.created_at.desc(), Invoice.number.desc(), Invoice.id.desc()))
     upgrades = db.session.scalars(
         sa.select(UserUpgrade).options(so.joinedload(UserUpgrade.recipient))
         .where(UserUpgrade.purchaser_id == user.id, UserUpgrade.status.in_(CHARGED),
-               UserUpgrade.amount > 0))
+               UserUpgrade.amount > 0)
+        .order_by(UserUpgrade.id.desc()))
     entries = [entry for row in invoices for entry in _from_invoice(row)]
     entries += [entry for upgrade in upgrades for entry in _from_upgrade(upgrade)]
     return sorted(entries, key=lambda e: e.at, reverse=True)

@@ -7,8 +7,9 @@ the same at both widths, and axe is the slow part); a serious or critical violat
 The visitors: anonymous; a member (alice: upgrades bought, gifted, refunded, a failed gift
 to her, a pending referral); a subscriber (sam: monthly Premium, subscribed through the
 emulator's hosted Checkout with billing on, which axe checks too; a row as the webhooks
-write it with billing off); a gift recipient (a Platinum friend with the longest name,
-Platinum by alice's gift, with referral credit and long billing details); an admin.
+write it with billing off; his card's Remove page); a gift recipient (a Platinum friend
+with the longest name, Platinum by alice's gift, with referral credit, long billing details
+and a partly refunded invoice: its rows in the billing history, and its receipt); an admin.
 
 The pages come from the app's URL map, so a new GET page without parameters is visited
 without anyone adding it here; a page with parameters must be added to `plan`, or
@@ -18,7 +19,7 @@ each visit, to look at.
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -52,6 +53,8 @@ class Seed:
     gift_out: int = 1  # the member's gift to LONG_NAME (complete)
     gift_in: int = 1   # a gift to the member (its payment failed)
     referral_code: str = "23456789"  # the member's
+    invoice: int = 1   # the gift recipient's paid subscription invoice (its receipt)
+    card: int = 1      # the subscriber's card, saved by Checkout (its Remove page)
 
 
 def get_pages(app) -> list[str]:
@@ -73,8 +76,9 @@ def plan(app, seed: Seed) -> dict[str, list[str]]:
                               "/reset-password/not-a-token"],
         "member": pages + [f"/user_upgrades/new?user={LONG_NAME}",
                            f"/user_upgrades/{seed.bought}", f"/user_upgrades/{seed.gift_in}"],
-        "subscriber": pages,
-        "gift_recipient": pages + [f"/user_upgrades/{seed.gift_out}"],
+        "subscriber": pages + [f"/settings/billing/cards/{seed.card}/remove"],
+        "gift_recipient": pages + [f"/user_upgrades/{seed.gift_out}",
+                                   f"/settings/payments/{seed.invoice}"],
         "admin": pages + [f"/user_upgrades/{seed.gift_out}", "/user_upgrades/new?user=alice"],
     }
 
@@ -144,7 +148,37 @@ def seed(app, make_user) -> Seed:
                            closed_at=now)
     seed_referrals(app, alice, friend, carol)
     return Seed(bought=bought, gift_out=gift_out, gift_in=gift_in,
-                referral_code=alice.referral_code)
+                referral_code=alice.referral_code, invoice=paid_invoice(app, friend))
+
+
+def paid_invoice(app, user) -> int:
+    """A paid annual invoice, as the invoice events and the worker record it: a row of the
+    billing history, and a receipt (its buyer read from Stripe: the long billing details
+    with billing on, "could not be loaded" with billing off)."""
+    from app.history.models import Invoice
+
+    with app.app_context():
+        now = utcnow()
+        invoice = Invoice(
+            user_id=user.id, stripe_invoice_id="in_layout", stripe_subscription_id="sub_layout",
+            number="A1B2C3D4-0001", billing_reason="subscription_cycle",
+            description="1 × Premium (annual)", period_start=now - timedelta(days=2),
+            period_end=now + timedelta(days=363), status="paid", amount_due=7000,
+            amount_paid=7000, amount_refunded=2000, currency="gbp",
+            created_at=now - timedelta(days=2), paid_at=now - timedelta(days=2),
+            refunded_at=now - timedelta(days=1), card_brand="mastercard", card_last4="4444",
+            hosted_invoice_url="https://invoice.stripe.com/i/acct_layout/test_" + "Y" * 60)
+        db.session.add(invoice)
+        db.session.commit()
+        return invoice.id
+
+
+def saved_card(app) -> int | None:
+    """The id of the card Checkout saved for the subscriber (none with billing off)."""
+    from app.billing.models import PaymentMethod
+
+    with app.app_context():
+        return db.session.scalar(db.select(PaymentMethod.id))
 
 
 def seed_referrals(app, alice, friend, carol) -> None:
@@ -246,7 +280,8 @@ def test_pages_fit_the_window_and_pass_axe(request, app, billing, visitor, live_
                                            make_user):
     # With billing on, the emulator delivers its webhooks to the live server, as Stripe would.
     site = request.getfixturevalue("site") if billing == "billing-on" else live_server
-    urls = plan(app, seed(app, make_user))[visitor]
+    seeded = seed(app, make_user)
+    urls = plan(app, seeded)[visitor]
     if billing == "billing-on" and visitor == "gift_recipient":
         billing_details(app, LONG_NAME)
     # Everything the pages load comes from here or the emulator: axe-core included, no CDN.
@@ -264,6 +299,7 @@ def test_pages_fit_the_window_and_pass_axe(request, app, billing, visitor, live_
     problems, visited = [], set()
     if visitor == "subscriber":
         problems += subscribe(app, page, site.url, billing)
+        urls = plan(app, replace(seeded, card=saved_card(app) or seeded.card))[visitor]
     for size, viewport in SIZES.items():
         page.set_viewport_size(viewport)
         for url in urls:
