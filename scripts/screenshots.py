@@ -4,7 +4,9 @@ The local Stripe emulator and the app run in this process, on a fresh SQLite dat
 temporary directory (as the tests run them), with the app's webhook endpoint registered at
 the emulator. Debian's Chromium, through Playwright, then does what people do: Maya signs
 up, subscribes monthly on the emulator's hosted Checkout and saves a second card; Sam signs
-up and buys Gold. Pages are shot at 1280 px, and a few at 390 px. Nothing but the PNGs is
+up and buys Gold; Ada subscribes, switches to annual and fills in her billing details, for
+her billing history and a receipt (the worker runs in-process, e-mails kept in memory).
+Pages are shot at 1280 px, and a few at 390 px. Nothing but the PNGs is
 kept; run it again whenever the pages change.
 """
 
@@ -17,9 +19,11 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import requests
+from flask import Flask
 from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
@@ -35,9 +39,10 @@ PASSWORD = "correct horse battery"
 
 
 @contextmanager
-def running_site(folder: Path, port: int) -> Iterator[tuple[str, str]]:
-    """The emulator and the app on 127.0.0.1: (app address, emulator address). The app takes
-    `port` if it is free (addresses on the pages then match `make dev`'s), else any port."""
+def running_site(folder: Path, port: int) -> Iterator[tuple[str, str, Flask]]:
+    """The emulator and the app on 127.0.0.1: (app address, emulator address, the app). The
+    app takes `port` if it is free (addresses on the pages then match `make dev`'s), else any
+    port."""
     from flask_migrate import upgrade
 
     from app.billing import gateway
@@ -49,7 +54,9 @@ def running_site(folder: Path, port: int) -> Iterator[tuple[str, str]]:
         "TESTING": True, "SECRET_KEY": os.urandom(32).hex(),
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'app.db'}",
         "STRIPE_SECRET_KEY": "sk_test_emulator", "BILLING_ENABLED": True,
-        "STRIPE_API_BASE": emulator.url, "SERVER_NAME": None,
+        "STRIPE_API_BASE": emulator.url, "SERVER_NAME": None, "MAIL_BACKEND": "locmem",
+        "SELLER_NAME": "Lumen Software Ltd", "SELLER_VAT_ID": "GB123456789",
+        "SELLER_ADDRESS": "4 Hanover Square, London, W1S 1BP, United Kingdom",
     })
     try:
         server = make_server("127.0.0.1", port, app, threaded=True)
@@ -66,7 +73,7 @@ def running_site(folder: Path, port: int) -> Iterator[tuple[str, str]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield url, emulator.url
+        yield url, emulator.url, app
     finally:
         server.shutdown()
         thread.join(5)
@@ -144,6 +151,47 @@ def subscriber(page: Page, url: str, emulator_url: str, camera: Camera) -> None:
     camera.shoot(page, "settings-billing")
 
 
+def run_worker(app: Flask) -> None:
+    """The jobs due now, as `flask worker --once` runs them (a paid invoice's card)."""
+    from app.outbox.worker import work
+
+    with app.app_context():
+        work(worker="screenshots", once=True)
+        db.session.remove()
+
+
+def payer(page: Page, url: str, emulator_url: str, camera: Camera, app: Flask) -> None:
+    """Ada: monthly Premium, then annual; her billing details; the billing history with both
+    payments, and the receipt of the switch."""
+    sign_up(page, url, "ada")
+    page.goto(url + "/pricing")
+    page.locator("#waiver").check()
+    page.get_by_role("button", name=re.compile(r"^Subscribe for")).click()
+    on_checkout(page)
+    page.get_by_label("Visa: succeeds").check()
+    page.get_by_role("button", name="Subscribe", exact=True).click()
+    expect(page).to_have_url(url + "/settings")
+    page.get_by_role("link", name="Switch to annual billing").click()
+    page.get_by_role("button", name="Switch to annual billing").click()
+    expect(page.get_by_text("You are now on Premium (annual).")).to_be_visible()
+    page.goto(url + "/settings/billing")
+    page.get_by_label("Name").fill("Ada Lovelace Consulting Ltd")
+    page.get_by_label("Address line 1").fill("12 St James's Square")
+    page.get_by_label("Town or city").fill("London")
+    page.get_by_label("Postal code").fill("SW1Y 4JH")
+    page.get_by_label("Country").select_option(label="United Kingdom")
+    page.get_by_role("button", name="Save billing details").click()
+    expect(page.get_by_text("Billing details saved.")).to_be_visible()
+    flush_webhooks(emulator_url)
+    run_worker(app)
+
+    page.goto(url + "/settings/payments")
+    camera.shoot(page, "billing-history", phone=True)
+    page.get_by_role("link", name="Receipt").first.click()
+    expect(page.get_by_role("heading", name=re.compile(r"paid$"))).to_be_visible()
+    camera.shoot(page, "billing-receipt")
+
+
 def upgrade_buyer(page: Page, url: str, emulator_url: str, camera: Camera) -> None:
     """Sam: the upgrade page, Gold paid on the hosted Checkout, its receipt."""
     sign_up(page, url, "sam")
@@ -174,9 +222,10 @@ def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not every request, just trouble
     camera = Camera(args.out)
     with tempfile.TemporaryDirectory(prefix="lumen-shots-") as tmp, \
-            running_site(Path(tmp), args.port) as (url, emulator_url), sync_playwright() as p:
+            running_site(Path(tmp), args.port) as (url, emulator_url, app), \
+            sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
-        for journey in (subscriber, upgrade_buyer):
+        for journey in (subscriber, upgrade_buyer, partial(payer, app=app)):
             context = browser.new_context(viewport=DESKTOP)  # each person a fresh browser
             page = context.new_page()
             page.set_default_timeout(15_000)
