@@ -260,3 +260,29 @@ def test_making_another_card_the_default_while_past_due_pays_with_it(
     billing = page(client, "/settings/billing")
     assert "Mastercard ending 4444 is now your default card. Your overdue payment" in billing
     assert the_subscription(app).status is SubscriptionStatus.ACTIVE
+
+
+def test_a_switch_receipt_itemises_the_credit_for_unused_time(app, site, client, emu, alice,
+                                                               mailbox):
+    import re
+
+    from tests.test_subscriptions_pages import post_action
+
+    pay(client, emu, "monthly", card=VISA)
+    preview = client.get("/subscriptions/switch").get_data(as_text=True)
+    when = re.search(r'name="proration_date" value="(\d+)"', preview).group(1)
+    assert post_action(client, "/subscriptions/switch", to_interval="annual",
+                       proration_date=when).status_code == 303
+    emu("POST", "flush")
+    run_worker(app)
+    switch = next(i for i in invoices(app) if i.billing_reason == "subscription_update")
+    amounts = [line["amount"] for line in switch.lines]
+    assert sum(amounts) == switch.amount_paid and min(amounts) < 0 < max(amounts)
+    receipt = page(client, f"/settings/payments/{switch.id}")
+    for line in switch.lines:
+        assert line["description"] in receipt
+    credit = -min(amounts)
+    assert f"−£{credit / 100:.2f}" in receipt
+    assert "VAT</th><td>£0.00" in receipt  # the seller is VAT-registered: the tax is stated
+    paid = receipt.split("<tfoot>", 1)[1]
+    assert f"£{switch.amount_paid / 100:.2f}" in paid

@@ -3,6 +3,7 @@ dates, status and the card's display summary; nothing personal (the buyer's name
 address stay at Stripe and are read when a receipt is shown)."""
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -27,6 +28,10 @@ class Invoice(Model):
     billing_reason: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     # The plan line's words ("Premium (monthly)") and the period it pays for.
     description: so.Mapped[str] = so.mapped_column(sa.String(255), default="")
+    # Every line as Stripe itemised it ({"description", "amount"}: a switch's credit for
+    # unused time is negative), and the tax Stripe computed, so the receipt adds up.
+    lines: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON, default=list)
+    tax: so.Mapped[int] = so.mapped_column(default=0)
     period_start: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     period_end: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     status: so.Mapped[str] = so.mapped_column(sa.String(16))  # Stripe's, as Stripe names it

@@ -46,7 +46,8 @@ def record(invoice: InvoiceView) -> Invoice | None:
     if row is None:
         row = Invoice(user_id=user_id, stripe_invoice_id=invoice.id, status="draft",
                       currency=invoice.currency, created_at=as_datetime(invoice.created),
-                      needs_action=False, amount_due=0, amount_paid=0, amount_refunded=0)
+                      needs_action=False, amount_due=0, amount_paid=0, amount_refunded=0,
+                      lines=[], tax=0)
         db.session.add(row)
     elif row.user_id != user_id:
         raise MalformedObject(f"invoice {invoice.id} is customer {invoice.customer}'s, but "
@@ -61,6 +62,10 @@ def record(invoice: InvoiceView) -> Invoice | None:
         row.invoice_pdf = invoice.invoice_pdf or row.invoice_pdf
         row.billing_reason = invoice.billing_reason or row.billing_reason
         row.stripe_subscription_id = invoice.subscription_id or row.stripe_subscription_id
+        if invoice.lines is not None:
+            row.lines = [{"description": (item.description or "")[:200], "amount": item.amount}
+                         for item in invoice.lines.data[:50]]
+        row.tax = invoice.tax
         line = invoice.plan_line
         if line is not None:
             row.description = (line.description or "")[:255]

@@ -56,6 +56,10 @@ class StatusTransitions(StripeView):
     paid_at: Timestamp | None = None
 
 
+class TaxAmount(StripeView):
+    amount: Amount
+
+
 class InvoiceView(StripeView):
     id: StripeId
     customer: ExpandableId
@@ -72,6 +76,11 @@ class InvoiceView(StripeView):
     invoice_pdf: HttpsUrl | None = None
     status_transitions: StatusTransitions | None = None
     lines: Lines | None = None
+    total_taxes: list[TaxAmount] | None = None
+
+    @property
+    def tax(self) -> int:
+        return sum(t.amount for t in self.total_taxes or [])
 
     @property
     def subscription_id(self) -> str | None:

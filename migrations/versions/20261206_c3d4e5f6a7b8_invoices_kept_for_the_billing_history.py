@@ -27,6 +27,8 @@ def upgrade():
         sa.Column('number', sa.String(length=64), nullable=True),
         sa.Column('billing_reason', sa.String(length=40), nullable=True),
         sa.Column('description', sa.String(length=255), nullable=False),
+        sa.Column('lines', sa.JSON(), nullable=False),
+        sa.Column('tax', sa.Integer(), nullable=False),
         sa.Column('period_start', sa.DateTime(timezone=True), nullable=True),
         sa.Column('period_end', sa.DateTime(timezone=True), nullable=True),
         sa.Column('status', sa.String(length=16), nullable=False),
