@@ -64,8 +64,9 @@ def test_every_state_fits_and_prints(app, live_server, page, make_user):
     for hidden in (".site-header", ".site-footer", ".receipt-actions", ".receipt-nav"):
         expect(page.locator(hidden)).to_be_hidden()
     for shown in (f"@{LONG_NAME} has Platinum now.", "Visa ending 4242",
-                  "£40.00", "Sold by Lumen.", "support@lumen.example"):
+                  "£40.00", "Billed to", "support@lumen.example"):
         expect(page.get_by_text(shown, exact=False).first).to_be_visible()
+    expect(page.locator(".parties strong").first).to_have_text("Lumen")  # the seller, printed
     colours = page.evaluate("""() => [document.body, document.querySelector('.receipt')]
         .map((el) => [getComputedStyle(el).color, getComputedStyle(el).backgroundColor])""")
     assert colours[0] == ["rgb(0, 0, 0)", "rgb(255, 255, 255)"], colours
