@@ -256,6 +256,22 @@ def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) ->
     return recovered
 
 
+def _past_due(row: Subscription, invoice: InvoiceView, at: datetime) -> datetime | None:
+    """An attempt to pay the row's invoice failed at `at`: past due unless a newer
+    snapshot says otherwise; the grace period's end while past due, else None."""
+    # The streak is dated by its invoice.
+    row.payment_failed_at = row.payment_failed_at or as_datetime(invoice.created)
+    # Whether the row's snapshot is older than the failure is decided by the failed
+    # attempt's time, not the invoice's: at Stripe a renewal's invoice is created at the
+    # rollover and charged about an hour later, so the rollover's snapshot is older than
+    # the failure although the invoice is not.
+    if row.status in (S.ACTIVE, S.TRIALING) and at >= row.snapshot_at:
+        row.status = S.PAST_DUE
+    db.session.flush()
+    grace_ends = row.grace_ends(timeline.grace_period())
+    return grace_ends if row.status is S.PAST_DUE else None
+
+
 def record_payment_failed(invoice: InvoiceView, *, at: datetime,
                           event_id: str | None = None, needs_action: bool = False) -> None:
     """A subscription invoice's payment failed at `at` (the event's time): past due, and
@@ -265,17 +281,9 @@ def record_payment_failed(invoice: InvoiceView, *, at: datetime,
     if row is None:
         log.info("invoice %s failed: no subscription of ours (event %s)", invoice.id, event_id)
         return
-    failed_at = as_datetime(invoice.created)  # the streak is dated by its invoice
-    row.payment_failed_at = row.payment_failed_at or failed_at
-    # Whether the row's snapshot is older than the failure is decided by the failed
-    # attempt's time, not the invoice's: at Stripe a renewal's invoice is created at the
-    # rollover and charged about an hour later, so the rollover's snapshot is older than
-    # the failure although the invoice is not.
-    if row.status in (S.ACTIVE, S.TRIALING) and at >= row.snapshot_at:
-        row.status = S.PAST_DUE
-    db.session.flush()
-    grace_ends = row.grace_ends(timeline.grace_period())
-    if row.status is S.PAST_DUE and grace_ends is not None:
+    failed_at = as_datetime(invoice.created)
+    grace_ends = _past_due(row, invoice, at)
+    if grace_ends is not None:
         dunning.payment_failed(row, invoice_id=invoice.id, amount=invoice.amount_due,
                                currency=invoice.currency, failed_at=failed_at,
                                grace_ends=grace_ends, tell=not needs_action)
@@ -307,13 +315,8 @@ def record_payment_action_required(invoice: InvoiceView, *, at: datetime,
     row = _subscription_of(invoice)
     if row is None or invoice.billing_reason == "subscription_create":
         return
-    failed_at = as_datetime(invoice.created)  # the streak is dated by its invoice
-    row.payment_failed_at = row.payment_failed_at or failed_at
-    if row.status in (S.ACTIVE, S.TRIALING) and at >= row.snapshot_at:
-        row.status = S.PAST_DUE
-    db.session.flush()
-    grace_ends = row.grace_ends(timeline.grace_period())
-    if row.status is S.PAST_DUE and grace_ends is not None:
+    grace_ends = _past_due(row, invoice, at)
+    if grace_ends is not None:
         dunning.payment_action_required(
             row, invoice_id=invoice.id, amount=invoice.amount_due, currency=invoice.currency,
             confirm_url=invoice.hosted_invoice_url, grace_ends=grace_ends)
