@@ -77,3 +77,33 @@ def test_bad_input_exits_non_zero_with_one_line(app, runner, make_user):
     with app.app_context():
         assert find_by_email("someone@example.com").level is Level.MEMBER
         db.session.remove()
+
+
+def test_set_admin_grants_and_revokes(app, runner, make_user):
+    make_user("ops")
+    result = runner.invoke(args=["users", "set-admin", "ops@example.com"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "ops <ops@example.com> is now an admin.\n"
+    with app.app_context():
+        assert find_by_email("ops@example.com").is_admin is True
+
+    again = runner.invoke(args=["users", "set-admin", "OPS@example.com"])
+    assert again.exit_code == 0
+    assert again.output == "ops <ops@example.com> is an admin already; nothing changed.\n"
+
+    revoked = runner.invoke(args=["users", "set-admin", "ops@example.com", "--revoke"])
+    assert revoked.exit_code == 0, revoked.output
+    assert revoked.output == "ops <ops@example.com> is no longer an admin.\n"
+    with app.app_context():
+        assert find_by_email("ops@example.com").is_admin is False
+    twice = runner.invoke(args=["users", "set-admin", "ops@example.com", "--revoke"])
+    assert twice.output == "ops <ops@example.com> is not an admin; nothing changed.\n"
+
+
+def test_set_admin_for_nobody_changes_nothing(app, runner, make_user):
+    make_user("someone")
+    result = runner.invoke(args=["users", "set-admin", "nobody@example.com"])
+    assert result.exit_code == 1
+    assert result.output == "Error: No user with email 'nobody@example.com'.\n"
+    with app.app_context():
+        assert find_by_email("someone@example.com").is_admin is False

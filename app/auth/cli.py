@@ -142,3 +142,19 @@ def set_level(email: str, level: str) -> None:
     user.level = new_level
     db.session.commit()
     click.echo(f"{user.username}: level {old.value} -> {new_level.value}.")
+
+
+@users.command("set-admin")
+@click.argument("email")
+@click.option("--revoke", is_flag=True, help="Take the operator rights away instead.")
+def set_admin(email: str, revoke: bool) -> None:
+    """Give a user operator rights (the /admin console), or take them away with --revoke."""
+    user = require_user(email)
+    was, user.is_admin = user.is_admin, not revoke
+    db.session.commit()
+    if was is user.is_admin:
+        click.echo(f"{user.username} <{user.email}> "
+                   f"{'is an admin already' if was else 'is not an admin'}; nothing changed.")
+    else:
+        click.echo(f"{user.username} <{user.email}> is {'now' if user.is_admin else 'no longer'} "
+                   "an admin.")
