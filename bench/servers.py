@@ -108,15 +108,20 @@ class Gunicorn:
 
 def scalar(url: str, sql: str):
     """The one value `sql` returns, on a plain connection (no settings changed)."""
+    return rows(url, sql)[0][0]
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    """Every row `sql` returns, on a plain connection (no settings changed)."""
     if url.startswith("sqlite:///"):
         import sqlite3
 
         with contextlib.closing(sqlite3.connect(url[len("sqlite:///"):])) as conn:
-            return conn.execute(sql).fetchone()[0]
+            return conn.execute(sql).fetchall()
     import psycopg
 
     with psycopg.connect(url) as conn:
-        return conn.execute(sql).fetchone()[0]
+        return conn.execute(sql).fetchall()
 
 
 @contextlib.contextmanager

@@ -1,11 +1,12 @@
 """Benchmark: the app's `POST /webhooks/stripe` against the floor, measured from outside.
 
-    python -m bench.webhooks [--db sqlite|postgres|both] [--kinds unhandled,duplicate,handled]
+    python -m bench.webhooks [--db sqlite|postgres|both] [--kinds unhandled,duplicate,...]
                              [--rounds 3] [--seconds 6] [--repeats 0.3] [--json]
 
 For each database: a fresh database, the app's migrations, gunicorn (2 sync workers each)
 serving the app and the floor (bench/floor_app.py), then wrk (2 threads, 16 connections)
-against each in turn, rounds alternating which goes first, for three kinds of event.
+against each in turn, rounds alternating which goes first, for each kind of event (the
+state-changing ones seeded through the app's models first, and their effects checked after).
 Exits 1 when a target is missed or anything failed, 2 when it cannot run. See
 bench/README.md.
 """
@@ -21,9 +22,11 @@ import tempfile
 from pathlib import Path
 
 from bench import floor_app
-from bench.events import HANDLED, KINDS, UNHANDLED, check_types, fresh, ids_sent, write_requests
+from bench.effects import Sent, check_effects
+from bench.events import KINDS, check_types, fresh, ids_sent, suffixes, write_requests
 from bench.load import deliver, run_wrk, wrk_binary
 from bench.report import SERVERS, report, summarise, verdict
+from bench.seed import write as write_rows
 from bench.servers import ROOT, BenchError, Gunicorn, postgres_database, run, scalar, tail
 
 WEBHOOK_SECRET = "whsec_bench"
@@ -101,10 +104,10 @@ def bench_database(db: str, args) -> dict:
             for name in SERVERS}
         for server in servers.values():
             server.wait_ready()
-        bench = Measurement(db, args, servers, workdir)
+        bench = Measurement(db, args, servers, workdir, server_env(urls["app"]))
         result = bench.run()
         result["rows"], more = check_rows(urls, bench.surely, bench.maybe)
-        result["problems"] += more
+        result["problems"] += more + check_effects(urls["app"], bench.sent)
         if db == "sqlite":
             result["journal_mode"] = {name: scalar(urls[name], "PRAGMA journal_mode")
                                       for name in SERVERS}
@@ -130,8 +133,10 @@ def prepare_databases(db: str, workdir: Path, stack: contextlib.ExitStack) -> di
 class Measurement:
     """The runs against one database's two servers, and which event ids they were sent."""
 
-    def __init__(self, db: str, args, servers: dict, workdir: Path):
+    def __init__(self, db: str, args, servers: dict, workdir: Path, app_env: dict):
         self.db, self.args, self.servers, self.workdir = db, args, servers, workdir
+        self.app_env = app_env  # for seeding the app's database
+        self.sent: dict[str, Sent] = {}  # per seeded kind: what the app was sent
         self.problems: list[str] = []
         # Per server: ids answered (so stored), and ids perhaps sent (in flight at the end).
         self.surely = {name: set() for name in SERVERS}
@@ -140,7 +145,7 @@ class Measurement:
 
     def run(self) -> dict:
         args, kinds = self.args, self.args.kinds
-        pool = fresh("p", args.pool, [UNHANDLED, HANDLED], 0.0, seed=1)
+        pool = fresh("p", args.pool, ["unhandled", "handled"], 0.0, seed=1)
         for name in SERVERS:  # the duplicate kind's stored events; also each worker's start
             statuses = deliver(self.servers[name].port, pool.bodies, WEBHOOK_SECRET)
             self.note_sent(name, set(pool.ids), set(pool.ids))
@@ -148,7 +153,7 @@ class Measurement:
                 self.problems.append(f"{name}: delivering the pool got {dict(statuses)}")
         for kind in (k for k in kinds if k != "duplicate"):
             if args.warmup > 0:
-                self.pair(kind, f"w{kind[0]}", args.warmup, SERVERS, seed=2)
+                self.pair(kind, f"w{kind[:2]}", args.warmup, SERVERS, seed=2)
         rounds = {kind: [] for kind in kinds}
         for r in range(args.rounds):
             for i, kind in enumerate(kinds):
@@ -156,8 +161,8 @@ class Measurement:
                 if kind == "duplicate":
                     rounds[kind].append(self.duplicates(pool, order, seed=100 + r))
                 else:
-                    rounds[kind].append(self.pair(kind, f"{r}{kind[0]}", args.seconds, order,
-                                                  seed=100 + r))
+                    rounds[kind].append(self.pair(kind, f"{r}{kind[:2]}", args.seconds,
+                                                  order, seed=100 + r))
             progress(f"{self.db}: round {r + 1}/{args.rounds}: " + "; ".join(
                 f"{kind} floor {rounds[kind][-1]['floor']['per_second']:.0f}/s app "
                 f"{rounds[kind][-1]['app']['per_second']:.0f}/s" for kind in kinds))
@@ -166,15 +171,23 @@ class Measurement:
 
     def pair(self, kind: str, prefix: str, seconds: float, order, seed: int) -> dict:
         """Fresh events of `kind` (with repeats) to both servers, the same requests to each."""
-        types = [UNHANDLED] if kind == "unhandled" else [HANDLED]
         # Enough that wrk never runs out, even if this run is twice as fast as any before.
         count = math.ceil(seconds * max(3000, 2 * self.rate.get(kind, 0)))
-        batch = fresh(prefix, count, types, self.args.repeats, seed)
+        refs = None
+        if KINDS[kind].seeded:  # what each new event is about, written before it is signed
+            new = list(dict.fromkeys(suffixes(prefix, count, self.args.repeats, seed)))
+            refs = write_rows(kind, new, self.app_env)
+            self.sent.setdefault(kind, Sent()).seeded.update(new)
+        batch = fresh(prefix, count, [KINDS[kind].template], self.args.repeats, seed,
+                      refs=refs)
         runs = self.run_both(kind, batch.bodies, seconds, order)
         for name, result in runs.items():
             made = result.pop("made")
-            self.note_sent(name, ids_sent(batch.ids, made, self.unanswered()),
-                           ids_sent(batch.ids, made))
+            surely, maybe = ids_sent(batch.ids, made, self.unanswered()), ids_sent(batch.ids, made)
+            self.note_sent(name, surely, maybe)
+            if name == "app" and kind in self.sent:
+                self.sent[kind].surely |= {i.removeprefix("evt_") for i in surely}
+                self.sent[kind].maybe |= {i.removeprefix("evt_") for i in maybe}
             if result["wraps"]:
                 self.problems.append(f"{name} {kind}: wrk ran out of fresh events and "
                                      "started over (the share of repeats grew)")

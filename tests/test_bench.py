@@ -7,8 +7,11 @@ import stripe
 
 from app.webhooks.registry import HANDLERS
 from bench import floor_app
-from bench.events import HANDLED, UNHANDLED, check_types, fresh, ids_sent, write_requests
+from bench.effects import Sent, check_effects
+from bench.events import HANDLED, UNHANDLED, check_types, fresh, ids_sent, suffixes, write_requests
+from bench.seed import seed
 from bench.servers import BenchError, scalar
+from tests.conftest import WEBHOOK_SECRET
 from tests.stripe_objects import signature_header
 
 SECRET = "whsec_test_bench"
@@ -76,3 +79,32 @@ def test_floor_stores_each_event_once_durably(tmp_path, monkeypatch):
     assert post(signature_header(body, "whsec_wrong")).status_code == 400
     assert scalar(url, f"SELECT count(*) FROM {floor_app.TABLE}") == 1
     assert scalar(url, "PRAGMA journal_mode") == "wal"
+
+
+@pytest.fixture
+def app_config(billing_config):
+    return billing_config  # Stripe unreachable: the seeded events need no Stripe call
+
+
+@pytest.mark.parametrize("kind", ["upgrade", "invoice"])
+def test_seeded_events_change_exactly_what_the_check_expects(app, client, database_url, kind):
+    new = suffixes("q", 3, 0.0, seed=1)
+    with app.app_context():
+        refs = seed(kind, new)
+    batch = fresh("q", 3, [kind], 0.0, seed=1, refs=refs)
+    for body in (batch.bodies[0], batch.bodies[1], batch.bodies[0]):  # and a redelivery
+        response = client.post("/webhooks/stripe", data=body, headers={
+            "Stripe-Signature": signature_header(body, WEBHOOK_SECRET)})
+        assert response.status_code == 200
+    # The first surely answered, the second perhaps (in flight at the end), the third never.
+    assert check_effects(database_url, {kind: Sent(set(new), {new[0]}, {new[0], new[1]})}) == []
+    assert check_effects(database_url, {kind: Sent(set(new), set(new), set(new))})  # 3rd unchanged
+    assert check_effects(database_url, {kind: Sent(set(new), {new[0]}, {new[0]})})  # 2nd changed
+
+
+def test_a_session_not_ours_changes_nothing(app, client, database_url):
+    body = fresh("n", 1, ["foreign"], 0.0, seed=1).bodies[0]
+    response = client.post("/webhooks/stripe", data=body, headers={
+        "Stripe-Signature": signature_header(body, WEBHOOK_SECRET)})
+    assert response.status_code == 200
+    assert check_effects(database_url, {"foreign": Sent()}) == []
