@@ -196,6 +196,7 @@ def register_commands(app: Flask) -> None:
     from app.auth.cli import users
     from app.billing.cli import billing
     from app.outbox.cli import worker
+    from app.reconcile import cli as _reconcile_commands  # noqa: F401  (adds to `billing`)
     from app.referrals import cli as _referral_commands  # noqa: F401  (adds to `billing`)
     from app.subscriptions import cli as _subscription_commands  # noqa: F401  (to `billing`)
     from app.upgrades import cli as _upgrade_commands  # noqa: F401  (adds to `billing`)

@@ -15,6 +15,8 @@ import stripe
 from flask import current_app
 from stripe.params import (
     CustomerCreateParams,
+    CustomerListParams,
+    CustomerPaymentMethodListParams,
     CustomerRetrieveParams,
     CustomerTaxIdCreateParams,
     CustomerUpdateParams,
@@ -27,6 +29,7 @@ from stripe.params import (
     ProductUpdateParams,
     RefundCreateParams,
     SubscriptionCancelParams,
+    SubscriptionListParams,
     SubscriptionUpdateParams,
     WebhookEndpointCreateParams,
 )
@@ -241,6 +244,30 @@ __all__ = ["BillingError", "client", "livemode"]
 
 
 # --- customers and subscriptions --------------------------------------------------------
+
+def iter_customers() -> Iterator[stripe.Customer]:
+    """Every customer of the account (deleted ones are not listed), following pagination.
+    Stripe leaves out customers on a test clock (test mode only): retrieve those by id."""
+    params: CustomerListParams = {"limit": 100}
+    with translated_errors("list customers"):
+        yield from client().v1.customers.list(params=params).auto_paging_iter()
+
+
+def iter_subscriptions() -> Iterator[stripe.Subscription]:
+    """Every subscription of the account, ended ones included, following pagination.
+    Stripe leaves out subscriptions on a test clock (test mode only): retrieve those by id."""
+    params: SubscriptionListParams = {"status": "all", "limit": 100}
+    with translated_errors("list subscriptions"):
+        yield from client().v1.subscriptions.list(params=params).auto_paging_iter()
+
+
+def iter_cards(customer_id: str) -> Iterator[stripe.PaymentMethod]:
+    """The cards attached to a customer, following pagination."""
+    params: CustomerPaymentMethodListParams = {"type": "card", "limit": 100}
+    with translated_errors(f"list cards of customer {customer_id}"):
+        yield from client().v1.customers.payment_methods.list(
+            customer_id, params=params).auto_paging_iter()
+
 
 def create_customer(email: str, user_id: int, idempotency_key: str) -> stripe.Customer:
     params: CustomerCreateParams = {"email": email, "metadata": {"user_id": str(user_id)}}

@@ -76,6 +76,15 @@ DbId = Annotated[int, BeforeValidator(_db_id)]
 Metadata = dict[str, str]
 
 
+def db_id_or_none(value: str | None) -> int | None:
+    """A metadata value as one of our row ids, or None when it is not one (absent, or
+    written by another app sharing the Stripe account)."""
+    try:
+        return _db_id(value)
+    except PydanticCustomError:
+        return None
+
+
 def as_datetime(timestamp: int) -> datetime:
     """A validated `Timestamp` as an aware UTC datetime."""
     return datetime.fromtimestamp(timestamp, UTC)

@@ -9,8 +9,10 @@ from app.billing.objects import (
     Currency,
     ExpandableId,
     HttpsUrl,
+    Metadata,
     StripeId,
     StripeView,
+    db_id_or_none,
 )
 
 
@@ -47,6 +49,18 @@ class CustomerView(CustomerRef):
     # Negative when the customer holds a credit; Stripe applies it to the next invoice.
     balance: Annotated[int, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)] = 0
     currency: Currency | None = None
+
+
+class OwnedCustomerView(CustomerView):
+    """A customer as listed or fetched, with the metadata naming the user it was made for."""
+
+    metadata: Metadata = {}
+
+    @property
+    def user_id(self) -> int | None:
+        """Our user's id from `metadata.user_id` (`gateway.create_customer` writes it); None
+        when there is none, or it is not one of our ids (another app's customer)."""
+        return db_id_or_none(self.metadata.get("user_id"))
 
 
 class SetupIntentView(StripeView):

@@ -1,0 +1,64 @@
+"""Stripe's state applied to what the drift report found, through the verbs that apply
+Stripe objects, never by writing rows here. Each verb reads the object from Stripe itself
+(under the user's lock), so what is applied is Stripe's state now, not the report's.
+
+`apply` settles one object and flushes. The caller commits after each one: a failure then
+leaves the others applied, and no user's lock is held for the whole run.
+"""
+
+from app.billing import cards
+from app.billing.customers import adopt_customer
+from app.reconcile.drift import Difference, Kind, Thing
+from app.subscriptions import service
+
+
+class CannotApply(Exception):
+    """Applying Stripe's state cannot settle this difference; `str()` says why."""
+
+
+def step(difference: Difference) -> int:
+    """Where applying this difference comes in a run (the verb that settles it)."""
+    # A customer before what hangs on it (a subscription or card finds its user through
+    # the customer's record), a card before the default that names it.
+    if difference.kind is Kind.DEFAULT_CARD:
+        return 3
+    return {Thing.CUSTOMER: 0, Thing.SUBSCRIPTION: 1, Thing.CARD: 2}[difference.thing]
+
+
+def plan(differences: list[Difference], object_id: str | None = None) -> list[Difference]:
+    """What to apply for these differences (only those about `object_id`, if given): one
+    per object and verb, in an order that works."""
+    seen: set[tuple[int, str]] = set()
+    chosen = []
+    for difference in sorted(differences, key=step):
+        key = (step(difference), difference.object_id)
+        if (object_id is None or difference.object_id == object_id) and key not in seen:
+            seen.add(key)
+            chosen.append(difference)
+    return chosen
+
+
+def apply(difference: Difference) -> str:
+    """Apply Stripe's state to the difference's object (flushes); what was done, in a few
+    words. CannotApply when that cannot settle it; Stripe's errors as BillingError."""
+    if difference.why_not:
+        raise CannotApply(difference.why_not)
+    object_id = difference.object_id
+    if difference.kind is Kind.DEFAULT_CARD:
+        cards.sync_default(object_id)
+        return "the card Stripe charges is first in the user's order"
+    if difference.thing is Thing.CUSTOMER:
+        info = adopt_customer(object_id)
+        if info is None:
+            raise CannotApply("Stripe's customer names no user of ours without a customer")
+        return f"recorded as user {info.user_id}'s customer"
+    if difference.thing is Thing.SUBSCRIPTION:
+        row = service.refresh(object_id)
+        if row is None:
+            raise CannotApply("Stripe has no such subscription, or it is no user's of ours")
+        return (f"now {row.status.value}, {row.stripe_price_id}, period ends "
+                f"{row.current_period_end.isoformat()}")
+    card = cards.sync_card(object_id)
+    if card is None:
+        return "forgotten here: Stripe has it on no customer of ours"
+    return f"saved: {card.label}, expires {card.expiry}, number {card.priority} in the order"
