@@ -214,20 +214,25 @@ def test_what_applying_cannot_settle_is_said_and_left(app, site, client, runner,
             amount=7000, currency="gbp", current_period_start=row.current_period_start,
             current_period_end=row.current_period_end, snapshot_at=row.snapshot_at))
         db.session.commit()
+        # And a second customer at Stripe for a user who has one here.
+        second = gateway.create_customer(user.email, user.id, "test-second-customer").id
     code, differences = report(runner)
     assert code == 1
     assert {(d["kind"], d["object"], d["id"], d["applicable"]) for d in differences} == {
         ("extra", "customer", "cus_nowhere", False),
-        ("extra", "subscription", "sub_nowhere", False)}
+        ("extra", "subscription", "sub_nowhere", False),
+        ("missing", "customer", second, False)}
     code, outcome = report(runner, "--apply")
     assert code == 1
     assert [e["error"] for e in outcome["applied"]] == [
+        f"the user's customer here is {sub.stripe_customer_id}: a second customer at Stripe "
+        "is for a person to merge or delete",
         "Stripe has no such customer (deleted?); look into it",
         "Stripe has no such subscription; look into it"]
-    assert len(outcome["differences"]) == 2
+    assert len(outcome["differences"]) == 3
     text = runner.invoke(args=["billing", "reconcile"]).output
-    assert text.strip().splitlines()[-1] == \
-        "2 differences (2 extra); 2 cannot be settled by applying Stripe's state."
+    assert text.strip().splitlines()[-1] == ("3 differences (2 extra, 1 missing); 3 cannot be "
+                                             "settled by applying Stripe's state.")
     assert "(cannot apply: Stripe has no such subscription; look into it)" in text
 
 

@@ -88,8 +88,11 @@ def find_differences() -> list[Difference]:
         if found is not None:
             at_stripe[customer_id] = parse(OwnedCustomerView, found.to_dict(),
                                            f"customer {customer_id}")
-    found_diffs = [*_customers(infos, at_stripe), *_subscriptions(infos, at_stripe),
-                   *_cards(infos, at_stripe)]
+    customers = _customers(infos, at_stripe)
+    # A user's second customer at Stripe is not adopted, so neither are its cards.
+    second = {d.object_id for d in customers if d.kind is Kind.MISSING and d.why_not}
+    found_diffs = [*customers, *_subscriptions(infos, at_stripe),
+                   *_cards(infos, at_stripe, second)]
     return _with_emails(found_diffs)
 
 
@@ -214,8 +217,8 @@ def _label(card: PaymentMethod | PaymentMethodView) -> str:
     return f"{c.brand} {c.last4} {c.exp_month:02d}/{c.exp_year}"
 
 
-def _cards(infos: dict[str, BillingInfo],
-           at_stripe: dict[str, OwnedCustomerView]) -> list[Difference]:
+def _cards(infos: dict[str, BillingInfo], at_stripe: dict[str, OwnedCustomerView],
+           second: set[str]) -> list[Difference]:
     rows: dict[str, list[PaymentMethod]] = {}
     for row, customer_id in db.session.execute(
             sa.select(PaymentMethod, BillingInfo.stripe_customer_id).join(BillingInfo)
@@ -231,9 +234,11 @@ def _cards(infos: dict[str, BillingInfo],
         theirs = {} if customer is None else {
             pm.id: view for pm in gateway.iter_cards(customer_id)
             if (view := parse(PaymentMethodView, pm.to_dict(), f"payment method {pm.id}")).card}
+        why_not = f"it is on {customer_id}, the user's second customer at Stripe" \
+            if customer_id in second else None
         for pm_id in sorted(theirs.keys() - ours.keys()):
             found.append(Difference(Kind.MISSING, Thing.CARD, pm_id, user_id, None,
-                                    _label(theirs[pm_id])))
+                                    _label(theirs[pm_id]), why_not=why_not))
         for pm_id in sorted(ours.keys() - theirs.keys()):
             found.append(Difference(Kind.EXTRA, Thing.CARD, pm_id, user_id,
                                     _label(ours[pm_id]), None))
@@ -247,5 +252,5 @@ def _cards(infos: dict[str, BillingInfo],
         # No default at Stripe is no difference: a subscription's card is its own default.
         if default is not None and default != first:
             found.append(Difference(Kind.DEFAULT_CARD, Thing.CUSTOMER, customer_id, user_id,
-                                    first, default))
+                                    first, default, why_not=why_not))
     return found
