@@ -66,8 +66,13 @@ def stripe_subscription(app, sub_id: str):
         return gateway.retrieve_subscription(sub_id)
 
 
+@pytest.mark.parametrize("delivery", [{}, {"shuffle_window": 4, "duplicate": True}],
+                         ids=["in-order", "shuffled-and-twice"])
 def test_the_report_finds_what_was_withheld_and_corrupted_and_applying_settles_it(
-        app, site, client, runner, emu, make_user, login):
+        app, site, client, runner, emu, make_user, login, delivery):
+    # What is delivered may come in Stripe's order, or shuffled and twice: the clean user is
+    # clean either way, and only what was withheld or corrupted shows.
+    emu("POST", "config", **delivery)
     bob, carol, dave, alice, frank = (make_user(n) for n in
                                       ("bob", "carol", "dave", "alice", "frank"))
     # Bob renews while no webhook reaches us.
