@@ -1,6 +1,6 @@
 """Where a worker's time goes per event: py-spy samples the app's gunicorn workers under wrk.
 
-    python -m bench.profile [--db sqlite|postgres] [--kind unhandled|duplicate|handled]
+    python -m bench.profile [--db sqlite|postgres] [--kind unhandled|duplicate|handled|...]
                             [--server app|floor] [--seconds 10] [--raw FILE]
 
 Needs py-spy (`.venv/bin/pip install py-spy`; not a project dependency) and the right to
@@ -21,8 +21,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from bench.events import HANDLED, KINDS, UNHANDLED, fresh, write_requests
+from bench.events import KINDS, fresh, suffixes, write_requests
 from bench.load import deliver, run_wrk
+from bench.seed import write as write_rows
 from bench.servers import BenchError, Gunicorn
 from bench.webhooks import SERVERS, TARGETS, WEBHOOK_SECRET, prepare_databases, progress, server_env
 
@@ -105,11 +106,16 @@ def main(argv: list[str] | None = None) -> int:
             server = stack.enter_context(Gunicorn(TARGETS[args.server], server_env(url),
                                                   workdir / "server.log"))
             server.wait_ready()
-            pool = fresh("p", 600, [UNHANDLED, HANDLED], 0.0, seed=1)
+            pool = fresh("p", 600, ["unhandled", "handled"], 0.0, seed=1)
             deliver(server.port, pool.bodies, WEBHOOK_SECRET)  # also warms the workers
+            kind, count, refs = KINDS[args.kind], int(args.seconds * 4000), None
+            if kind.seeded and args.server == "app":
+                new = list(dict.fromkeys(suffixes("x", count, 0.3, seed=3)))
+                refs = write_rows(args.kind, new, server_env(url))
+            elif kind.seeded:  # the floor stores any event: the ids need only be filled in
+                refs = dict.fromkeys(suffixes("x", count, 0.3, seed=3), 0)
             bodies = (pool.bodies if args.kind == "duplicate" else fresh(
-                "x", int(args.seconds * 4000), [UNHANDLED if args.kind == "unhandled"
-                                                else HANDLED], 0.3, seed=3).bodies)
+                "x", count, [kind.template], 0.3, seed=3, refs=refs).bodies)
             write_requests(workdir / "requests.bin", bodies, WEBHOOK_SECRET)
             raw = args.raw or workdir / "stacks.txt"
             spy = subprocess.Popen(

@@ -15,3 +15,13 @@ def lock_user(user_id: int) -> None:
         db.session.execute(sa.update(User).where(User.id == user_id).values(id=User.id))
     else:
         db.session.execute(sa.select(User.id).where(User.id == user_id).with_for_update())
+
+
+def lock_user_of(user_id: sa.ScalarSelect[int]) -> int | None:
+    """`lock_user` for the user a sub-select names (the owner of a Stripe customer, say),
+    found and locked in one statement; their id, or None when it names no one."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return db.session.scalar(sa.update(User).where(User.id == user_id).values(id=User.id)
+                                 .returning(User.id)
+                                 .execution_options(synchronize_session=False))
+    return db.session.scalar(sa.select(User.id).where(User.id == user_id).with_for_update())

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app.auth.locks import lock_user
+from app.auth.locks import lock_user_of
 from app.auth.models import utcnow
 from app.billing import gateway
 from app.billing.models import BillingInfo
@@ -26,11 +26,6 @@ log = logging.getLogger("app.history")
 PAID = "invoice-paid"  # the job that completes a paid invoice's row and sends its receipt
 
 
-def _owner(customer_id: str) -> int | None:
-    return db.session.scalar(sa.select(BillingInfo.user_id)
-                             .where(BillingInfo.stripe_customer_id == customer_id))
-
-
 def _row(invoice_id: str) -> Invoice | None:
     return db.session.scalar(sa.select(Invoice).where(Invoice.stripe_invoice_id == invoice_id)
                              .execution_options(populate_existing=True))
@@ -38,10 +33,12 @@ def _row(invoice_id: str) -> Invoice | None:
 
 def record(invoice: InvoiceView) -> Invoice | None:
     """Apply an invoice snapshot to its row (made on first sight). None: not our customer's."""
-    user_id = _owner(invoice.customer)
+    # The customer's user, locked: the invoice's events may be applied at once, one row,
+    # in turn. One statement finds and locks them.
+    user_id = lock_user_of(sa.select(BillingInfo.user_id).where(
+        BillingInfo.stripe_customer_id == invoice.customer).scalar_subquery())
     if user_id is None:
         return None
-    lock_user(user_id)  # the invoice's events may be applied at once: one row, in turn
     row = _row(invoice.id)
     if row is None:
         row = Invoice(user_id=user_id, stripe_invoice_id=invoice.id, status="draft",

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from app.auth.locks import lock_user
 from app.auth.models import User, utcnow
@@ -103,6 +104,13 @@ def _tell(user: User, entry: CreditEntry, referral: Referral | None, subscribed:
                 until=iso(entry.after), reason=entry.reason.value,
                 friend=friend.username if friend is not None else None,
                 subscribed=subscribed)
+
+
+def was_referred(user_id: int | sa.ColumnElement[int] | so.QueryableAttribute[int]) -> sa.Exists:
+    """Whether the user was referred (their referral is made at sign-up, whatever became of
+    it since), as an EXISTS a caller folds into a read it makes anyway: only then can a
+    payment of theirs convert anything, and `convert_referral` is worth its locks."""
+    return sa.exists().where(Referral.referred_id == user_id)
 
 
 def convert_referral(referred_id: int, *, payment_intent: str | None,

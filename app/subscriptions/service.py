@@ -20,7 +20,7 @@ from app.billing.models import BillingInfo
 from app.billing.objects import MalformedObject, as_datetime, parse
 from app.extensions import db
 from app.history.views import InvoiceView
-from app.referrals.credit import convert_referral
+from app.referrals.credit import convert_referral, was_referred
 from app.referrals.service import has_pending_referral
 from app.subscriptions import dunning
 from app.subscriptions.models import (
@@ -213,24 +213,34 @@ def _subscription_of(invoice: InvoiceView) -> Subscription | None:
     """The invoice's subscription, locked. One not known here yet (its own event is still
     on the way) is fetched from Stripe when the invoice's customer is ours, so what the
     invoice means (a conversion, a failure) never depends on which event came first."""
+    return _subscription_and_referral(invoice)[0]
+
+
+def _subscription_and_referral(invoice: InvoiceView) -> tuple[Subscription | None, bool]:
+    """`_subscription_of`, and whether its subscriber was referred (read with the lock)."""
     sub_id = invoice.subscription_id
     if not sub_id:
-        return None
-    row = _locked(sub_id)
+        return None, False
+    found = db.session.execute(
+        sa.select(Subscription, was_referred(Subscription.user_id))
+        .where(Subscription.stripe_subscription_id == sub_id).with_for_update(of=Subscription)
+        .execution_options(populate_existing=True)).first()
+    row, referred = (found[0], found[1]) if found is not None else (None, False)
     if row is None and db.session.scalar(sa.select(BillingInfo.user_id).where(
             BillingInfo.stripe_customer_id == invoice.customer)) is not None:
         row = refresh(sub_id)
+        referred = row is not None  # fetched just now: let the caller look
     if row is not None and row.stripe_customer_id != invoice.customer:
         raise MalformedObject(f"invoice {invoice.id} is for customer {invoice.customer}, "
                               f"but its subscription {sub_id} is customer "
                               f"{row.stripe_customer_id}'s")
-    return row
+    return row, referred
 
 
 def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) -> bool:
     """A subscription invoice was paid: any failure streak is over. Whether it was one
     (the account is back in good standing)."""
-    row = _subscription_of(invoice)
+    row, referred = _subscription_and_referral(invoice)
     if row is None:
         log.info("invoice %s paid: no subscription of ours (event %s)", invoice.id, event_id)
         return False
@@ -246,7 +256,8 @@ def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) ->
             # says so too, and may come before or after this one.
             row.status = S.ACTIVE
     db.session.flush()
-    if invoice.amount_paid > 0 and has_pending_referral(row.user_id):
+    # Only a subscriber who was referred can convert a referral: no look-up for the others.
+    if invoice.amount_paid > 0 and referred and has_pending_referral(row.user_id):
         # A real payment (a trial's £0 invoice is not): the subscriber's referral converts,
         # remembering the payment whose full refund would take the credit back.
         convert_referral(row.user_id,

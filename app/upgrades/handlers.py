@@ -12,14 +12,22 @@ from app.webhooks.registry import Event, handles
 PAYMENT = {"mode": "payment"}
 
 
+def _session_may_be_ours(connection: sa.Connection, session: CheckoutSessionView) -> bool:
+    """An upgrade's session (a cheap look on the event log's connection): a payment-mode
+    session of something else is stored as "nothing of ours" without a transaction."""
+    return upgrades.session_may_be_ours(connection, session)
+
+
 @handles("checkout.session.completed", "checkout.session.async_payment_succeeded",
-         "checkout.session.expired", view=CheckoutSessionView, where=PAYMENT)
+         "checkout.session.expired", view=CheckoutSessionView, where=PAYMENT,
+         ours=_session_may_be_ours)
 def checkout_session_changed(event: Event[CheckoutSessionView]) -> None:
     # Each carries the whole session; applying its status and payment_status is the same job.
     upgrades.apply_checkout_session(event.object, event_id=event.id)
 
 
-@handles("checkout.session.async_payment_failed", view=CheckoutSessionView, where=PAYMENT)
+@handles("checkout.session.async_payment_failed", view=CheckoutSessionView, where=PAYMENT,
+         ours=_session_may_be_ours)
 def async_payment_failed(event: Event[CheckoutSessionView]) -> None:
     upgrades.fail_checkout_session(event.object, event_id=event.id)
 

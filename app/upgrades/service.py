@@ -20,7 +20,7 @@ from app.billing.views import ChargeSummary
 from app.extensions import db
 from app.money import format_money
 from app.outbox.enqueue import enqueue
-from app.referrals.credit import convert_referral
+from app.referrals.credit import convert_referral, was_referred
 from app.timeline import STOP_UNNEEDED_SUBSCRIPTION
 from app.upgrades.models import UpgradeStatus, UserUpgrade
 from app.upgrades.purchase import KIND
@@ -74,6 +74,23 @@ def upgrade_for_session(session: CheckoutSessionView) -> UserUpgrade | None:
     # Created at Stripe, but we never stored it (the request died after the call).
     upgrade.stripe_checkout_session_id = session.id
     return upgrade
+
+
+@functools.cache
+def _any_by_session() -> sa.Select[tuple[int]]:
+    table = UserUpgrade.__table__
+    return sa.select(table.c.id).where(
+        table.c.stripe_checkout_session_id == sa.bindparam("session")).limit(1)
+
+
+def session_may_be_ours(connection: sa.Connection, session: CheckoutSessionView) -> bool:
+    """Whether a Checkout Session can be one of our upgrades': the look-up of
+    `upgrade_for_session`, unlocked, on a connection of the caller's. Our metadata says so
+    at once (the handler then decides, and warns about a session that is not the one
+    we stored); otherwise one light read by session id."""
+    if _ours(session.metadata) is not None:
+        return True
+    return connection.execute(_any_by_session(), {"session": session.id}).first() is not None
 
 
 def _names_payment() -> sa.ColumnElement[bool]:
@@ -264,7 +281,11 @@ def _locked_user(user_id: int) -> User:
 
 def complete_upgrade(upgrade: UserUpgrade, *, event_id: str | None = None) -> bool:
     """Mark the upgrade paid and raise the recipient to its level; True if it changed."""
-    recipient = _locked_user(upgrade.recipient_id)
+    # The recipient locked, and whether the buyer was referred, in one statement.
+    recipient, referred = db.session.execute(
+        sa.select(User, was_referred(upgrade.purchaser_id)).where(
+            User.id == upgrade.recipient_id).with_for_update(of=User)
+        .execution_options(populate_existing=True)).one()
     before = recipient.level
     if not upgrade.move_to(S.COMPLETE, event_id=event_id):
         return False
@@ -280,7 +301,7 @@ def complete_upgrade(upgrade: UserUpgrade, *, event_id: str | None = None) -> bo
                     "Consider `flask billing refund-upgrade %s`.", upgrade.id, recipient.id,
                     before.value, upgrade.id)
     db.session.flush()
-    if upgrade.amount > 0:  # the buyer really paid: a referral of theirs converts
+    if upgrade.amount > 0 and referred:  # the buyer really paid: their referral converts
         convert_referral(upgrade.purchaser_id, payment_intent=upgrade.stripe_payment_intent_id)
     _send_receipts(upgrade, recipient)
     return True
