@@ -88,6 +88,7 @@ def register_url_converters(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.admin.sections import bp as admin_bp
     from app.auth import bp as auth_bp
     from app.billing.routes import bp as billing_bp
     from app.history.routes import bp as history_bp
@@ -107,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(billing_bp)
     app.register_blueprint(history_bp)
     app.register_blueprint(referrals_bp)
+    app.register_blueprint(admin_bp)
     register_webhook_handlers()
 
 

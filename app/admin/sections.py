@@ -1,0 +1,12 @@
+"""The console's pages, in the order of its tabs: each module registers its routes on the
+blueprint when imported here, and names its tab in `SECTIONS`."""
+
+from app.admin import bp
+
+# (endpoint, tab label): a page module adds its own line here when it is added.
+SECTIONS: list[tuple[str, str]] = []
+
+
+@bp.context_processor
+def admin_sections() -> dict[str, object]:
+    return {"admin_sections": SECTIONS}
