@@ -33,9 +33,16 @@ function init(args)
   end
   file:close()
   assert(#requests > 0, "no requests for thread " .. id .. " in " .. path)
+  -- wrk calls the first thread's request() once before the run, to check the request it
+  -- builds, and never sends that one: answer it without using up a record.
+  verifying = id == 0
 end
 
 function request()
+  if verifying then
+    verifying = false
+    return requests[1]
+  end
   position = position + 1
   if position > #requests then
     position, wraps = 1, wraps + 1
