@@ -69,7 +69,8 @@ def test_everyone_but_an_admin_gets_404_everywhere(app, client, login, make_user
     if who == "member":
         login(make_user("mia"))
     urls = admin_urls(app)
-    assert {url for _, url in urls} >= {"/admin/customers", "/admin/customers/1"}
+    assert {url for _, url in urls} >= {"/admin/customers", "/admin/customers/1",
+                                        "/admin/webhooks", "/admin/outbox"}
     token = csrf_token(client)
     for method, url in urls:
         response = client.open(url, method=method, data={"csrf_token": token})
@@ -77,7 +78,8 @@ def test_everyone_but_an_admin_gets_404_everywhere(app, client, login, make_user
 
 
 def test_an_admin_sees_each_page(as_admin):
-    for url, heading in (("/admin/customers", "Customers"),):
+    for url, heading in (("/admin/customers", "Customers"), ("/admin/webhooks", "Webhooks"),
+                         ("/admin/outbox", "Outbox")):
         response = as_admin.get(url)
         assert response.status_code == 200, url
         assert f"<h1>{heading}</h1>" in response.get_data(as_text=True)
@@ -229,3 +231,100 @@ def test_the_customer_page_takes_the_same_queries_for_1_and_30_payments(as_admin
         assert text(as_admin.get(f"/admin/customers/{ada.id}")).count("Visa ending 4242") >= n
         counts[n] = count_queries(app, as_admin, f"/admin/customers/{ada.id}")
     assert counts[1] == counts[30], counts
+
+
+# --- webhook and outbox health --------------------------------------------------------
+
+def test_webhook_health_counts_failures_and_lag(as_admin, app, post_event, recorder):
+    ok, bad = (event("customer.updated", stripe_object("customer")) for _ in range(2))
+    ok["created"] -= 90  # processed a minute and a half after Stripe made it
+    post_event(ok)
+    recorder.fail_with = RuntimeError("the database went away")
+    post_event(bad)
+    page = text(as_admin.get("/admin/webhooks"))
+    assert "Not processed 1" in page
+    assert bad["id"] in page and "RuntimeError: the database went away" in page
+    assert "Oldest unprocessed" in page and "Replay all 1" in page
+    assert re.search(r"Lag, last 24 hours \d+ s on average, \d+ s at most", page)
+    hour = utcnow().strftime("%-d %b, %H:00")
+    assert f"{hour} 2 1" in page  # this hour: two received, one not processed
+
+
+def replay_url(app, stripe_id: str) -> str:
+    with app.app_context():
+        row = db.session.scalar(sa.select(StripeEvent).where(StripeEvent.stripe_id == stripe_id))
+        return f"/admin/webhooks/{row.id}/replay"
+
+
+def test_replay_one_then_all_failed(as_admin, app, post_event, recorder):
+    first, second = (event("customer.updated", stripe_object("customer")) for _ in range(2))
+    recorder.fail_with = RuntimeError("bug")
+    post_event(first)
+    post_event(second)
+    token = csrf_token(as_admin, "/admin/webhooks")
+
+    still = as_admin.post(replay_url(app, first["id"]), data={"csrf_token": token},
+                          follow_redirects=True)
+    assert f"{first['id']} (customer.updated) still fails: RuntimeError: bug" in text(still)
+    recorder.fail_with = None
+    done = as_admin.post(replay_url(app, first["id"]), data={"csrf_token": token},
+                         follow_redirects=True)
+    assert f"{first['id']} (customer.updated): processed." in text(done)
+    assert count_effects(app) == 1
+    again = as_admin.post(replay_url(app, first["id"]), data={"csrf_token": token},
+                          follow_redirects=True)
+    assert "processed already: nothing to replay" in text(again) and count_effects(app) == 1
+
+    every = as_admin.post("/admin/webhooks/replay-failed", data={"csrf_token": token},
+                          follow_redirects=True)
+    assert "customer.updated): processed." in text(every) and count_effects(app) == 2
+    assert "Every event received has been processed." in text(every)
+    # without the form's token, nothing is replayed
+    assert as_admin.post("/admin/webhooks/replay-failed").status_code == 400
+
+
+def add_job(app, key: str, status: JobStatus, error: str | None = None) -> int:
+    with app.app_context():
+        job = Job(kind="email", key=key, payload={"template": "x", "user_id": 1, "key": key},
+                  status=status, attempts=5 if status is JobStatus.FAILED else 1,
+                  last_error=error, finished_at=utcnow() if error else None,
+                  locked_by="host:1" if status is JobStatus.RUNNING else None,
+                  locked_until=utcnow() + timedelta(minutes=5)
+                  if status is JobStatus.RUNNING else None)
+        db.session.add(job)
+        db.session.commit()
+        return job.id
+
+
+def job_state(app, job_id: int) -> tuple[JobStatus, int]:
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        return job.status, job.attempts
+
+
+def test_outbox_health_and_retry(as_admin, app):
+    add_job(app, "email:due", JobStatus.PENDING)
+    add_job(app, "email:leased", JobStatus.RUNNING)
+    one = add_job(app, "email:one", JobStatus.FAILED, "SMTPServerDisconnected: gone")
+    two = add_job(app, "email:two", JobStatus.FAILED, "timed out")
+    done = add_job(app, "email:done", JobStatus.DONE)
+    page = text(as_admin.get("/admin/outbox"))
+    assert "Due now 1" in page and "Leased by a worker 1" in page and "Failed 2" in page
+    assert "email:leased" in page and "host:1" in page
+    assert "SMTPServerDisconnected: gone" in page and "Retry all 2" in page
+    token = csrf_token(as_admin, "/admin/outbox")
+
+    retried = as_admin.post(f"/admin/outbox/{one}/retry", data={"csrf_token": token},
+                            follow_redirects=True)
+    assert f"Queued again: #{one}." in text(retried)
+    assert job_state(app, one) == (JobStatus.PENDING, 0)
+    assert job_state(app, two) == (JobStatus.FAILED, 5)
+    refused = as_admin.post(f"/admin/outbox/{done}/retry", data={"csrf_token": token},
+                            follow_redirects=True)
+    assert f"job #{done} is done; only failed jobs are retried" in text(refused)
+    assert job_state(app, done)[0] is JobStatus.DONE
+
+    every = as_admin.post("/admin/outbox/retry-failed", data={"csrf_token": token},
+                          follow_redirects=True)
+    assert f"Queued again: #{two}." in text(every) and "No job has failed." in text(every)
+    assert job_state(app, two) == (JobStatus.PENDING, 0)

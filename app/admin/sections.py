@@ -3,10 +3,13 @@ blueprint when imported here, and names its tab in `SECTIONS`."""
 
 from app.admin import bp
 from app.admin import customers as _customers  # noqa: F401  (registers its routes)
+from app.admin import webhooks as _webhooks  # noqa: F401  (registers its routes)
 
 # (endpoint, tab label): a page module adds its own line here when it is added.
 SECTIONS: list[tuple[str, str]] = [
     ("admin.customers", "Customers"),
+    ("admin.webhooks", "Webhooks"),
+    ("admin.outbox", "Outbox"),
 ]
 
 

@@ -15,6 +15,7 @@ from app.commands import OperatorGroup
 from app.extensions import db
 from app.ids import DB_ID, Count
 from app.outbox.models import Job, JobStatus
+from app.outbox.operations import NotRetried, retry_jobs
 from app.outbox.worker import due_condition, work, worker_name
 
 
@@ -84,15 +85,10 @@ def status(as_json: bool, limit: int) -> None:
 @click.argument("job_ids", nargs=-1, required=True, type=DB_ID)
 def retry(job_ids: tuple[int, ...]) -> None:
     """Queue failed jobs again, now, with a fresh count of attempts."""
-    jobs = {j.id: j for j in db.session.scalars(sa.select(Job).where(Job.id.in_(job_ids)))}
-    problems = [f"no job #{i}" for i in job_ids if i not in jobs]
-    problems += [f"job #{j.id} is {j.status.value}; only failed jobs are retried"
-                 for j in jobs.values() if j.status is not JobStatus.FAILED]
-    if problems:
-        click.echo("Nothing changed: " + "; ".join(problems) + ".", err=True)
+    try:
+        queued = retry_jobs(job_ids)
+    except NotRetried as exc:
+        click.echo("Nothing changed: " + "; ".join(exc.problems) + ".", err=True)
         sys.exit(1)
-    for job in jobs.values():
-        job.status, job.attempts, job.run_after = JobStatus.PENDING, 0, utcnow()
-        job.finished_at = None
     db.session.commit()
-    click.echo(f"Queued again: {', '.join(f'#{i}' for i in sorted(jobs))}.")
+    click.echo(f"Queued again: {', '.join(f'#{i}' for i in queued)}.")

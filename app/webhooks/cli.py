@@ -15,14 +15,11 @@ from app.billing.cli import billing, needs_stripe, parse_duration
 from app.extensions import db
 from app.ids import Count
 from app.webhooks.models import StripeEvent
-from app.webhooks.processing import Outcome, receive, replay
+from app.webhooks.operations import failed_condition, failed_events, replay_events
+from app.webhooks.processing import Outcome, receive
 from app.webhooks.registry import handled_types
 
 STRIPE_MAX_TYPES_PER_LIST = 20  # the `types` filter of Stripe's List Events
-
-
-def _failed_filter() -> sa.ColumnElement[bool]:
-    return StripeEvent.processed_at.is_(None)
 
 
 def _as_dict(row: StripeEvent) -> dict[str, Any]:
@@ -44,7 +41,7 @@ def events(failed: bool, event_type: str | None, limit: int, as_json: bool) -> N
     """List received Stripe events, newest first."""
     query = sa.select(StripeEvent).order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc())
     if failed:
-        query = query.where(_failed_filter())
+        query = query.where(failed_condition())
     if event_type:
         query = query.where(StripeEvent.type == event_type)
     rows = db.session.scalars(query.limit(limit)).all()
@@ -60,12 +57,6 @@ def events(failed: bool, event_type: str | None, limit: int, as_json: bool) -> N
                    f"{row.status:<9} attempts={row.attempts}  {extra}".rstrip())
 
 
-def _last_error(stripe_id: str) -> str:
-    db.session.rollback()  # see what the failed attempt stored
-    return db.session.scalar(sa.select(StripeEvent.last_error)
-                             .where(StripeEvent.stripe_id == stripe_id)) or "unknown error"
-
-
 @billing.command("replay")
 @click.argument("event_ids", nargs=-1)
 @click.option("--failed", is_flag=True, help="Replay every event not processed yet.")
@@ -74,9 +65,7 @@ def replay_command(event_ids: tuple[str, ...], failed: bool) -> None:
     if bool(event_ids) == failed:
         raise click.ClickException("Give event ids or --failed (not both).")
     if failed:
-        rows = db.session.scalars(sa.select(StripeEvent).where(_failed_filter())
-                                  .order_by(StripeEvent.created.asc().nulls_last(),
-                                            StripeEvent.id)).all()
+        rows = failed_events()
     else:
         found = {r.stripe_id: r for r in db.session.scalars(
             sa.select(StripeEvent).where(StripeEvent.stripe_id.in_(event_ids)))}
@@ -88,16 +77,15 @@ def replay_command(event_ids: tuple[str, ...], failed: bool) -> None:
         click.echo("Nothing to replay.")
         return
     failures = 0
-    for row in rows:
-        stripe_id, event_type = row.stripe_id, row.type
-        outcome = replay(row, tracebacks=False)
-        failed = outcome in (Outcome.FAILED, Outcome.MALFORMED)
-        failures += failed
+    for replayed in replay_events(rows):
+        failures += replayed.failed
         # A malformed event's error already begins "malformed: …".
-        said = _last_error(stripe_id) if outcome is Outcome.MALFORMED else outcome.value
-        if outcome is Outcome.FAILED:
-            said += f": {_last_error(stripe_id)}"
-        click.echo(f"{stripe_id} ({event_type}): {said}")
+        said = replayed.outcome.value
+        if replayed.outcome is Outcome.MALFORMED:
+            said = replayed.error or said
+        elif replayed.outcome is Outcome.FAILED:
+            said += f": {replayed.error}"
+        click.echo(f"{replayed.stripe_id} ({replayed.type}): {said}")
     if failures:
         raise click.ClickException(
             f"{failures} event(s) still failing; see `flask billing events --failed`.")
