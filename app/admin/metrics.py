@@ -150,7 +150,7 @@ class _Days:
         return before, values
 
 
-def _changes(cover: sa.Subquery, keys: Sequence[str], value: sa.ColumnElement[int],
+def _changes(cover: sa.CTE, keys: Sequence[str], value: sa.ColumnElement[int],
              since: datetime) -> sa.CompoundSelect:
     """+value on the day each interval of `cover` (columns start, end) begins and -value on
     the day it ends, summed per day and `keys`: the running total is what it covers."""
@@ -218,7 +218,7 @@ def _revenue(o: Overview, per: _Days, since: datetime) -> None:
     # A paid period stops early when the next paid period starts (a switch of plan) or
     # the subscription ends (cancelled at once).
     end = _earliest(c.period_end, c.next_start, c.ended_at)
-    cover = sa.select(c.amount, c.currency, c.interval, c.start, end.label("end")).subquery()
+    cover = sa.select(c.amount, c.currency, c.interval, c.start, end.label("end")).cte("cover")
     rows = db.session.execute(_changes(cover, ["currency", "interval"], cover.c.amount,
                                        since)).all()
     money: dict[tuple[str, str], list[tuple[object, int]]] = defaultdict(list)
@@ -276,7 +276,7 @@ def _payments(o: Overview, per: _Days, since: datetime) -> None:
                         settled.label("end"))
               .outerjoin(Subscription,
                          Subscription.stripe_subscription_id == Inv.stripe_subscription_id)
-              .where(Inv.failed_at.is_not(None), Inv.amount_due > 0).subquery())
+              .where(Inv.failed_at.is_not(None), Inv.amount_due > 0).cte("failed"))
     rows = db.session.execute(_changes(failed, ["currency"], failed.c.amount_due, since)).all()
     risk: dict[str, list[tuple[object, int]]] = defaultdict(list)
     for day, currency, value, _ in rows:
