@@ -3,6 +3,7 @@ blueprint when imported here, and names its tab in `SECTIONS`."""
 
 from app.admin import bp
 from app.admin import customers as _customers  # noqa: F401  (registers its routes)
+from app.admin import drift as _drift  # noqa: F401  (registers its routes)
 from app.admin import overview as _overview  # noqa: F401  (registers its routes)
 from app.admin import webhooks as _webhooks  # noqa: F401  (registers its routes)
 
@@ -12,6 +13,7 @@ SECTIONS: list[tuple[str, str]] = [
     ("admin.customers", "Customers"),
     ("admin.webhooks", "Webhooks"),
     ("admin.outbox", "Outbox"),
+    ("admin.drift", "Drift report"),
 ]
 
 
