@@ -2,6 +2,7 @@
 Nobody but an admin sees any of it (404); the pages say what our rows hold; replay and
 retry do what `flask billing replay` and `flask worker retry` do."""
 
+import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -49,7 +50,8 @@ def as_admin(client, login, admin):
 
 
 def text(response) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+    return html.unescape(
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
 
 
 def admin_urls(app) -> list[tuple[str, str]]:
@@ -70,7 +72,7 @@ def test_everyone_but_an_admin_gets_404_everywhere(app, client, login, make_user
         login(make_user("mia"))
     urls = admin_urls(app)
     assert {url for _, url in urls} >= {"/admin/customers", "/admin/customers/1",
-                                        "/admin/webhooks", "/admin/outbox"}
+                                        "/admin/webhooks", "/admin/outbox", "/admin/drift"}
     token = csrf_token(client)
     for method, url in urls:
         response = client.open(url, method=method, data={"csrf_token": token})
@@ -79,7 +81,7 @@ def test_everyone_but_an_admin_gets_404_everywhere(app, client, login, make_user
 
 def test_an_admin_sees_each_page(as_admin):
     for url, heading in (("/admin/customers", "Customers"), ("/admin/webhooks", "Webhooks"),
-                         ("/admin/outbox", "Outbox")):
+                         ("/admin/outbox", "Outbox"), ("/admin/drift", "Drift report")):
         response = as_admin.get(url)
         assert response.status_code == 200, url
         assert f"<h1>{heading}</h1>" in response.get_data(as_text=True)
@@ -328,3 +330,20 @@ def test_outbox_health_and_retry(as_admin, app):
                           follow_redirects=True)
     assert f"Queued again: #{two}." in text(every) and "No job has failed." in text(every)
     assert job_state(app, two) == (JobStatus.PENDING, 0)
+
+
+# --- the drift report, without Stripe (with the emulator: test_admin_drift.py) ---------
+
+def test_the_drift_page_says_when_stripe_does_not_answer(as_admin):
+    page = text(as_admin.get("/admin/drift"))
+    assert "This page asks Stripe each time it opens" in page
+    assert "Stripe did not answer, so there is no report" in page
+    token = csrf_token(as_admin, "/admin/drift")
+    applied = text(as_admin.post("/admin/drift/apply", data={"csrf_token": token},
+                                 follow_redirects=True))
+    assert "Stripe did not answer" in applied
+
+
+def test_the_drift_page_with_billing_off(as_admin, app):
+    app.config["BILLING_ENABLED"] = False
+    assert "Billing is off (STRIPE_SECRET_KEY is not set)" in text(as_admin.get("/admin/drift"))

@@ -2,12 +2,19 @@
 Stripe objects, never by writing rows here. Each verb reads the object from Stripe itself
 (under the user's lock), so what is applied is Stripe's state now, not the report's.
 
-`apply` settles one object and flushes. The caller commits after each one: a failure then
-leaves the others applied, and no user's lock is held for the whole run.
+`apply` settles one object and flushes. `apply_each`, the run that the command and the
+console share, commits after each one: a failure then leaves the others applied, and no
+user's lock is held for the whole run.
 """
+
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from app.billing import cards
 from app.billing.customers import adopt_customer
+from app.billing.errors import BillingError, StripeUnavailable
+from app.billing.objects import MalformedObject
+from app.extensions import db
 from app.reconcile.drift import Difference, Kind, Thing
 from app.subscriptions import service
 
@@ -62,3 +69,35 @@ def apply(difference: Difference) -> str:
     if card is None:
         return "forgotten here: Stripe has it on no customer of ours"
     return f"saved: {card.label}, expires {card.expiry}, number {card.priority} in the order"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One object settled (or not): the difference planned for it, the kinds of difference
+    about it that the same verb settles, and what was done or why it was not."""
+
+    difference: Difference
+    kinds: list[str]
+    result: str | None = None
+    error: str | None = None
+
+
+def apply_each(differences: list[Difference], object_id: str | None = None) -> Iterator[Applied]:
+    """Apply Stripe's state to each planned difference (only those about `object_id`, if
+    given), committing each on its own; what happened to each, as it is done. Stripe not
+    answering stops the run: StripeUnavailable, after rolling back the object at hand."""
+    for difference in plan(differences, object_id):
+        kinds = [d.kind.value for d in differences
+                 if d.object_id == difference.object_id and step(d) == step(difference)]
+        try:
+            result = apply(difference)
+            db.session.commit()
+        except StripeUnavailable:
+            db.session.rollback()
+            raise
+        except (CannotApply, BillingError, MalformedObject) as exc:
+            db.session.rollback()
+            message = exc.operator_message if isinstance(exc, BillingError) else str(exc)
+            yield Applied(difference, kinds, error=message)
+        else:
+            yield Applied(difference, kinds, result=result)

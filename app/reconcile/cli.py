@@ -10,7 +10,7 @@ from app.billing.cli import billing
 from app.billing.errors import BillingError, StripeUnavailable
 from app.billing.objects import MalformedObject
 from app.extensions import db
-from app.reconcile.apply import CannotApply, apply, plan, step
+from app.reconcile.apply import apply_each
 from app.reconcile.drift import Difference, find_differences
 
 ALL = "*all*"  # `--apply` with no id
@@ -36,22 +36,17 @@ def _differences() -> list[Difference]:
 def _apply_all(differences: list[Difference], object_id: str | None) -> list[dict[str, Any]]:
     """Apply each planned difference and commit it on its own; what happened to each."""
     done = []
-    for difference in plan(differences, object_id):
-        kinds = [d.kind.value for d in differences
-                 if d.object_id == difference.object_id and step(d) == step(difference)]
-        entry: dict[str, Any] = {"object": difference.thing.value, "id": difference.object_id,
-                                 "kinds": kinds, "user_id": difference.user_id}
-        try:
-            entry["result"] = apply(difference)
-            db.session.commit()
-        except StripeUnavailable as exc:
-            db.session.rollback()
-            raise CannotRun(exc.operator_message) from None
-        except (CannotApply, BillingError, MalformedObject) as exc:
-            db.session.rollback()
-            message = exc.operator_message if isinstance(exc, BillingError) else str(exc)
-            entry["error"] = message
-        done.append(entry)
+    try:
+        for applied in apply_each(differences, object_id):
+            difference = applied.difference
+            entry: dict[str, Any] = {"object": difference.thing.value,
+                                     "id": difference.object_id, "kinds": applied.kinds,
+                                     "user_id": difference.user_id}
+            entry.update({"result": applied.result} if applied.error is None
+                         else {"error": applied.error})
+            done.append(entry)
+    except StripeUnavailable as exc:
+        raise CannotRun(exc.operator_message) from None
     return done
 
 
