@@ -74,104 +74,109 @@ class Book:
 
 @pytest.fixture
 def customers(app):
-    """The hand-built business (see each line); returns nothing, the rows are in the db."""
+    """The hand-built business (`build`), in the test's database."""
     with app.app_context():
-        b = Book()
-        # Ann: monthly £10, paying since before the window.
-        ann = b.user("ann")
-        b.monthly(b.subscription(ann, S.ACTIVE, start="03-20"), "03-20", "04-20", "05-20", "06-20")
-        # Bob: annual £120 from 1 May (£10 a month of MRR), referred by Ann.
-        bob = b.user("bob")
-        b.invoice(b.subscription(bob, S.ACTIVE, start="05-01", interval="year", amount=12000),
-                  "05-01", datetime(2026, 5, 1, 10, tzinfo=UTC), paid=12000)
-        # Cat: a free trial from 1 June (a £0 invoice), converted on 15 June.
-        cat = b.user("cat")
-        sub = b.subscription(cat, S.ACTIVE, start="06-01", trial_start=at("06-01"),
-                             trial_end=at("06-15"))
-        b.invoice(sub, "06-01", "06-15", paid=0)
-        b.invoice(sub, "06-15", "07-15", paid=1000)
-        # Dan: still on a free trial, begun 20 June.
-        dan = b.user("dan")
-        sub = b.subscription(dan, S.TRIALING, start="06-20", trial_start=at("06-20"),
-                             trial_end=at("07-04"))
-        b.invoice(sub, "06-20", "07-04", paid=0)
-        # Eve: paid from 10 April to 10 June, then referral credit moved her next charge
-        # (Stripe says trialing): not revenue, and not a trial.
-        eve = b.user("eve")
-        sub = b.subscription(eve, S.TRIALING, start="04-10", trial_start=at("06-10"),
-                             trial_end=at("07-10"), credit_days=30, paid_until=at("06-10"))
-        b.monthly(sub, "04-10", "05-10")
-        # Fay: paid to 25 June; that renewal failed and is still open: past due, at risk.
-        fay = b.user("fay")
-        sub = b.subscription(fay, S.PAST_DUE, start="03-25")
-        b.monthly(sub, "03-25", "04-25", "05-25")
-        b.invoice(sub, "06-25", "07-25", paid=None, status="open", failed_at=at("06-26"))
-        # Gus: the 5 May renewal failed on 6 May and a retry paid it on 8 May (recovered).
-        gus = b.user("gus")
-        sub = b.subscription(gus, S.ACTIVE, start="03-05")
-        b.monthly(sub, "03-05", "04-05", "06-05")
-        b.invoice(sub, "05-05", "06-05", paid=1000, failed_at=at("05-06"))
-        db.session.flush()
-        db.session.scalars(sa.select(Invoice).where(Invoice.failed_at.is_not(None),
-                                                    Invoice.status == "paid")).one() \
-            .paid_at = at("05-08")
-        # Hal: cancelled at the end of the period he paid for (15 May); £5 of his 15 April
-        # payment refunded on 20 April.
-        hal = b.user("hal")
-        sub = b.subscription(hal, S.CANCELED, start="03-15", ended_at=at("05-15"),
-                             canceled_at=at("05-02"))
-        b.monthly(sub, "03-15")
-        b.invoice(sub, "04-15", "05-15", paid=1000, amount_refunded=500,
-                  refunded_at=at("04-20"))
-        # Ivy: cancelled her free trial on 12 April.
-        ivy = b.user("ivy")
-        sub = b.subscription(ivy, S.CANCELED, start="04-05", trial_start=at("04-05"),
-                             trial_end=at("04-19"), ended_at=at("04-12"))
-        b.invoice(sub, "04-05", "04-19", paid=0)
-        # Jo: paid on 1 June, refunded in full and cancelled at once on 3 June.
-        jo = b.user("jo")
-        sub = b.subscription(jo, S.CANCELED, start="06-01", ended_at=at("06-03"))
-        b.invoice(sub, "06-01", "07-01", paid=1000, amount_refunded=1000,
-                  refunded_at=at("06-03"))
-        # Kim: $20 a month from 10 June, in dollars.
-        kim = b.user("kim")
-        b.monthly(b.subscription(kim, S.ACTIVE, start="06-10", amount=2000, currency="usd"),
-                  "06-10")
-        # Lou: monthly from 1 May, switched to annual on 16 May (now £120 a year): one
-        # subscriber, never two, while the monthly period and the annual one overlap.
-        lou = b.user("lou")
-        sub = b.subscription(lou, S.ACTIVE, start="05-01", interval="year", amount=12000)
-        b.monthly(sub, "05-01")
-        b.invoice(sub, "05-16", datetime(2026, 5, 16, 10, tzinfo=UTC), paid=11500)
+        build()
 
-        # Upgrades: Gold £25 paid 3 May; Platinum £50 paid 2 June and refunded 12 June;
-        # one still pending; one paid before the window.
-        def upgrade(kind, amount, status, **when):
-            db.session.add(UserUpgrade(purchaser_id=ann.id, recipient_id=ann.id, type=kind,
-                                       status=status, amount=amount, currency="gbp",
-                                       level_before=Level.MEMBER, **when))
-        upgrade(UpgradeType.GOLD, 2500, UpgradeStatus.COMPLETE, completed_at=at("05-03"))
-        upgrade(UpgradeType.PLATINUM, 5000, UpgradeStatus.REFUNDED, completed_at=at("06-02"),
-                amount_refunded=5000, refunded_at=at("06-12"))
-        upgrade(UpgradeType.GOLD, 2500, UpgradeStatus.PENDING)
-        upgrade(UpgradeType.GOLD, 2500, UpgradeStatus.COMPLETE, completed_at=at("03-01"))
 
-        # Referrals: Ann referred Bob (converted 1 May, 30 days each side), and Cat (not
-        # converted); an admin granted Eve 15 days on 10 June; Bob's side reversed 20 June.
-        bob_referral = Referral(referrer_id=ann.id, referred_id=bob.id,
-                                converted_at=at("05-01"), conversions=1)
-        db.session.add_all([bob_referral, Referral(referrer_id=ann.id, referred_id=cat.id)])
-        db.session.flush()
-        for user, days, reason, when in [
-                (ann, 30, CreditReason.REFERRAL_GIVEN, "05-01"),
-                (bob, 30, CreditReason.REFERRAL_RECEIVED, "05-01"),
-                (eve, 15, CreditReason.ADMIN_GRANT, "06-10"),
-                (bob, -30, CreditReason.REVERSAL, "06-20")]:
-            db.session.add(CreditEntry(
-                user_id=user.id, days=days, reason=reason, created_at=at(when),
-                referral_id=None if reason is CreditReason.ADMIN_GRANT else bob_referral.id,
-                conversion=None if reason is CreditReason.ADMIN_GRANT else 1))
-        db.session.commit()
+def build() -> None:
+    """The hand-built business (see each line), committed; in an app context."""
+    b = Book()
+    # Ann: monthly £10, paying since before the window.
+    ann = b.user("ann")
+    b.monthly(b.subscription(ann, S.ACTIVE, start="03-20"), "03-20", "04-20", "05-20", "06-20")
+    # Bob: annual £120 from 1 May (£10 a month of MRR), referred by Ann.
+    bob = b.user("bob")
+    b.invoice(b.subscription(bob, S.ACTIVE, start="05-01", interval="year", amount=12000),
+              "05-01", datetime(2026, 5, 1, 10, tzinfo=UTC), paid=12000)
+    # Cat: a free trial from 1 June (a £0 invoice), converted on 15 June.
+    cat = b.user("cat")
+    sub = b.subscription(cat, S.ACTIVE, start="06-01", trial_start=at("06-01"),
+                         trial_end=at("06-15"))
+    b.invoice(sub, "06-01", "06-15", paid=0)
+    b.invoice(sub, "06-15", "07-15", paid=1000)
+    # Dan: still on a free trial, begun 20 June.
+    dan = b.user("dan")
+    sub = b.subscription(dan, S.TRIALING, start="06-20", trial_start=at("06-20"),
+                         trial_end=at("07-04"))
+    b.invoice(sub, "06-20", "07-04", paid=0)
+    # Eve: paid from 10 April to 10 June, then referral credit moved her next charge
+    # (Stripe says trialing): not revenue, and not a trial.
+    eve = b.user("eve")
+    sub = b.subscription(eve, S.TRIALING, start="04-10", trial_start=at("06-10"),
+                         trial_end=at("07-10"), credit_days=30, paid_until=at("06-10"))
+    b.monthly(sub, "04-10", "05-10")
+    # Fay: paid to 25 June; that renewal failed and is still open: past due, at risk.
+    fay = b.user("fay")
+    sub = b.subscription(fay, S.PAST_DUE, start="03-25")
+    b.monthly(sub, "03-25", "04-25", "05-25")
+    b.invoice(sub, "06-25", "07-25", paid=None, status="open", failed_at=at("06-26"))
+    # Gus: the 5 May renewal failed on 6 May and a retry paid it on 8 May (recovered).
+    gus = b.user("gus")
+    sub = b.subscription(gus, S.ACTIVE, start="03-05")
+    b.monthly(sub, "03-05", "04-05", "06-05")
+    b.invoice(sub, "05-05", "06-05", paid=1000, failed_at=at("05-06"))
+    db.session.flush()
+    db.session.scalars(sa.select(Invoice).where(Invoice.failed_at.is_not(None),
+                                                Invoice.status == "paid")).one() \
+        .paid_at = at("05-08")
+    # Hal: cancelled at the end of the period he paid for (15 May); £5 of his 15 April
+    # payment refunded on 20 April.
+    hal = b.user("hal")
+    sub = b.subscription(hal, S.CANCELED, start="03-15", ended_at=at("05-15"),
+                         canceled_at=at("05-02"))
+    b.monthly(sub, "03-15")
+    b.invoice(sub, "04-15", "05-15", paid=1000, amount_refunded=500,
+              refunded_at=at("04-20"))
+    # Ivy: cancelled her free trial on 12 April.
+    ivy = b.user("ivy")
+    sub = b.subscription(ivy, S.CANCELED, start="04-05", trial_start=at("04-05"),
+                         trial_end=at("04-19"), ended_at=at("04-12"))
+    b.invoice(sub, "04-05", "04-19", paid=0)
+    # Jo: paid on 1 June, refunded in full and cancelled at once on 3 June.
+    jo = b.user("jo")
+    sub = b.subscription(jo, S.CANCELED, start="06-01", ended_at=at("06-03"))
+    b.invoice(sub, "06-01", "07-01", paid=1000, amount_refunded=1000,
+              refunded_at=at("06-03"))
+    # Kim: $20 a month from 10 June, in dollars.
+    kim = b.user("kim")
+    b.monthly(b.subscription(kim, S.ACTIVE, start="06-10", amount=2000, currency="usd"),
+              "06-10")
+    # Lou: monthly from 1 May, switched to annual on 16 May (now £120 a year): one
+    # subscriber, never two, while the monthly period and the annual one overlap.
+    lou = b.user("lou")
+    sub = b.subscription(lou, S.ACTIVE, start="05-01", interval="year", amount=12000)
+    b.monthly(sub, "05-01")
+    b.invoice(sub, "05-16", datetime(2026, 5, 16, 10, tzinfo=UTC), paid=11500)
+
+    # Upgrades: Gold £25 paid 3 May; Platinum £50 paid 2 June and refunded 12 June;
+    # one still pending; one paid before the window.
+    def upgrade(kind, amount, status, **when):
+        db.session.add(UserUpgrade(purchaser_id=ann.id, recipient_id=ann.id, type=kind,
+                                   status=status, amount=amount, currency="gbp",
+                                   level_before=Level.MEMBER, **when))
+    upgrade(UpgradeType.GOLD, 2500, UpgradeStatus.COMPLETE, completed_at=at("05-03"))
+    upgrade(UpgradeType.PLATINUM, 5000, UpgradeStatus.REFUNDED, completed_at=at("06-02"),
+            amount_refunded=5000, refunded_at=at("06-12"))
+    upgrade(UpgradeType.GOLD, 2500, UpgradeStatus.PENDING)
+    upgrade(UpgradeType.GOLD, 2500, UpgradeStatus.COMPLETE, completed_at=at("03-01"))
+
+    # Referrals: Ann referred Bob (converted 1 May, 30 days each side), and Cat (not
+    # converted); an admin granted Eve 15 days on 10 June; Bob's side reversed 20 June.
+    bob_referral = Referral(referrer_id=ann.id, referred_id=bob.id,
+                            converted_at=at("05-01"), conversions=1)
+    db.session.add_all([bob_referral, Referral(referrer_id=ann.id, referred_id=cat.id)])
+    db.session.flush()
+    for user, days, reason, when in [
+            (ann, 30, CreditReason.REFERRAL_GIVEN, "05-01"),
+            (bob, 30, CreditReason.REFERRAL_RECEIVED, "05-01"),
+            (eve, 15, CreditReason.ADMIN_GRANT, "06-10"),
+            (bob, -30, CreditReason.REVERSAL, "06-20")]:
+        db.session.add(CreditEntry(
+            user_id=user.id, days=days, reason=reason, created_at=at(when),
+            referral_id=None if reason is CreditReason.ADMIN_GRANT else bob_referral.id,
+            conversion=None if reason is CreditReason.ADMIN_GRANT else 1))
+    db.session.commit()
 
 
 def day(o: Overview, when: str) -> int:
