@@ -55,6 +55,7 @@ class Seed:
     referral_code: str = "23456789"  # the member's
     invoice: int = 1   # the gift recipient's paid subscription invoice (its receipt)
     card: int = 1      # the subscriber's card, saved by Checkout (its Remove page)
+    customer: int = 1  # the gift recipient's user id (their page in the console)
 
 
 def get_pages(app) -> list[str]:
@@ -79,7 +80,8 @@ def plan(app, seed: Seed) -> dict[str, list[str]]:
         "subscriber": pages + [f"/settings/billing/cards/{seed.card}/remove"],
         "gift_recipient": pages + [f"/user_upgrades/{seed.gift_out}",
                                    f"/settings/payments/{seed.invoice}"],
-        "admin": pages + [f"/user_upgrades/{seed.gift_out}", "/user_upgrades/new?user=alice"],
+        "admin": pages + [f"/user_upgrades/{seed.gift_out}", "/user_upgrades/new?user=alice",
+                          "/admin/customers?q=a", f"/admin/customers/{seed.customer}"],
     }
 
 
@@ -148,7 +150,8 @@ def seed(app, make_user) -> Seed:
                            closed_at=now)
     seed_referrals(app, alice, friend, carol)
     return Seed(bought=bought, gift_out=gift_out, gift_in=gift_in,
-                referral_code=alice.referral_code, invoice=paid_invoice(app, friend))
+                referral_code=alice.referral_code, invoice=paid_invoice(app, friend),
+                customer=friend.id)
 
 
 def paid_invoice(app, user) -> int:
