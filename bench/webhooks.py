@@ -19,6 +19,7 @@ import os
 import random
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench import floor_app
@@ -106,6 +107,7 @@ def bench_database(db: str, args) -> dict:
             server.wait_ready()
         bench = Measurement(db, args, servers, workdir, server_env(urls["app"]))
         result = bench.run()
+        settle(urls)
         result["rows"], more = check_rows(urls, bench.surely, bench.maybe)
         result["problems"] += more + check_effects(urls["app"], bench.sent)
         if db == "sqlite":
@@ -230,6 +232,17 @@ class Measurement:
     def note_sent(self, name: str, surely: set[str], maybe: set[str]) -> None:
         self.surely[name] |= surely
         self.maybe[name] |= maybe
+
+
+def settle(urls: dict, pause: float = 0.3) -> None:
+    """Wait until neither server stores anything more: requests still in flight when wrk
+    stopped are handled after it, and the checks read several tables one after another."""
+    tables = {"floor": floor_app.TABLE, "app": "stripe_events"}
+    for name in SERVERS:
+        count, before = scalar(urls[name], f"SELECT count(*) FROM {tables[name]}"), None
+        while count != before:
+            time.sleep(pause)
+            count, before = scalar(urls[name], f"SELECT count(*) FROM {tables[name]}"), count
 
 
 def check_rows(urls: dict, surely: dict, maybe: dict) -> tuple[dict, list[str]]:

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from app.history.service import invoice_refund_may_be_ours, record_refund
 from app.referrals.credit import converted_by, reverse_conversion
+from app.upgrades import completion
 from app.upgrades import service as upgrades
 from app.upgrades.views import ChargeView, CheckoutSessionView, DisputeView
 from app.webhooks.registry import Event, handles
@@ -22,8 +23,9 @@ def _session_may_be_ours(connection: sa.Connection, session: CheckoutSessionView
          "checkout.session.expired", view=CheckoutSessionView, where=PAYMENT,
          ours=_session_may_be_ours)
 def checkout_session_changed(event: Event[CheckoutSessionView]) -> None:
-    # Each carries the whole session; applying its status and payment_status is the same job.
-    upgrades.apply_checkout_session(event.object, event_id=event.id)
+    # Each carries the whole session; applying its status and payment_status is the same job
+    # (a paid one of a pending upgrade in a few statements: app/upgrades/completion.py).
+    completion.apply_session(event.object, event_id=event.id)
 
 
 @handles("checkout.session.async_payment_failed", view=CheckoutSessionView, where=PAYMENT,

@@ -7,6 +7,7 @@ changes only here, in the same transaction as the status change.
 
 import functools
 import logging
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from app.money import format_money
 from app.outbox.enqueue import enqueue
 from app.referrals.credit import convert_referral, was_referred
 from app.timeline import STOP_UNNEEDED_SUBSCRIPTION
-from app.upgrades.models import UpgradeStatus, UserUpgrade
+from app.upgrades.models import UpgradeStatus, UpgradeType, UserUpgrade
 from app.upgrades.purchase import KIND
 from app.upgrades.views import (
     ChargeView,
@@ -319,19 +320,27 @@ def _stop_unneeded_subscription(upgrade: UserUpgrade, subscription_id: str | Non
 
 def _send_receipts(upgrade: UserUpgrade, recipient: User) -> None:
     """The purchaser's receipt, and for a gift the recipient's news (without the amount)."""
-    from app.emails.messages import iso, queue_email
+    from app.emails.messages import queue_email
 
     record = f"upgrade-{upgrade.id}"
     gift_to = recipient.username if upgrade.is_gift else None
-    queue_email("upgrade_receipt", upgrade.purchaser_id, record=record,
-                item=f"{upgrade.type.label} upgrade", amount=upgrade.amount,
-                currency=upgrade.currency,
-                paid_at=iso(upgrade.completed_at), upgrade_id=upgrade.id, gift_to=gift_to)
+    queue_receipt(upgrade.id, upgrade.purchaser_id, upgrade.type, upgrade.amount,
+                  upgrade.currency, upgrade.completed_at, gift_to=gift_to)
     if upgrade.is_gift:
         purchaser = db.session.get(User, upgrade.purchaser_id)
         queue_email("gift_received", recipient.id, record=record,
                     from_username=purchaser.username if purchaser else "a friend",
                     level=upgrade.type.target.label, upgrade_id=upgrade.id)
+
+
+def queue_receipt(upgrade_id: int, purchaser_id: int, upgrade_type: UpgradeType, amount: int,
+                  currency: str, paid_at: datetime | None, *, gift_to: str | None) -> None:
+    """The purchaser's receipt e-mail, once per upgrade."""
+    from app.emails.messages import iso, queue_email
+
+    queue_email("upgrade_receipt", purchaser_id, record=f"upgrade-{upgrade_id}",
+                item=f"{upgrade_type.label} upgrade", amount=amount, currency=currency,
+                paid_at=iso(paid_at), upgrade_id=upgrade_id, gift_to=gift_to)
 
 
 def level_after_refund(upgrade: UserUpgrade, recipient: User) -> Level:
