@@ -197,6 +197,7 @@ def register_middleware(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from app.auth.cli import users
     from app.billing.cli import billing
+    from app.history import cli as _history_commands  # noqa: F401  (adds to `billing`)
     from app.outbox.cli import worker
     from app.reconcile import cli as _reconcile_commands  # noqa: F401  (adds to `billing`)
     from app.referrals import cli as _referral_commands  # noqa: F401  (adds to `billing`)

@@ -1,5 +1,6 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 
+from app.admin.models import AuditEntry  # noqa: F401
 from app.auth.models import User  # noqa: F401
 from app.billing.models import BillingInfo, PaymentMethod  # noqa: F401
 from app.catalog.models import CatalogPrice  # noqa: F401

@@ -3,6 +3,8 @@
 from flask import abort, render_template, request
 
 from app.admin import bp
+from app.admin.actions import offers_for
+from app.admin.audit import entries_for
 from app.admin.customer_file import customer_file, search
 from app.auth.models import User
 from app.extensions import db
@@ -23,4 +25,6 @@ def customers_show(user_id: int) -> str:
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
-    return render_template("admin/customer.html", file=customer_file(user))
+    file = customer_file(user)
+    return render_template("admin/customer.html", file=file,
+                           offers=offers_for(user, file.upgrades), audit=entries_for(user.id))

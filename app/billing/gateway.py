@@ -178,8 +178,11 @@ def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
 # --- refunds -------------------------------------------------------------------------
 
 def create_refund(payment_intent_id: str, idempotency_key: str,
-                  reason: str | None = None) -> stripe.Refund:
+                  reason: str | None = None, amount: int | None = None) -> stripe.Refund:
+    """Refund the payment (`amount` of it; all that is left when None)."""
     params: RefundCreateParams = {"payment_intent": payment_intent_id}
+    if amount is not None:
+        params["amount"] = amount
     if reason:
         params["metadata"] = {"reason": reason[:500]}
     with translated_errors(f"refund {payment_intent_id}"):

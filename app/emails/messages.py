@@ -55,3 +55,15 @@ def queue_email(template: str, user_id: int, *, record: str, **context: Any) -> 
     key = email_key(template, record, user_id)
     return enqueue("email", key, {"template": template, "user_id": user_id, "key": key,
                                   "context": context})
+
+
+def resend(job_key: str, payload: dict[str, Any], record: str) -> str:
+    """Queue a message again, the same template and context as the queued `payload`, under
+    a new key (`<key>:resend:<record>`): the outbox never runs one key twice. Returns the key."""
+    template = payload.get("template")
+    if template not in EMAILS:
+        raise ValueError(f"unknown e-mail template {template!r}")
+    key = f"{job_key}:resend:{record}"[:255]
+    enqueue("email", key, {"template": template, "user_id": payload["user_id"], "key": key,
+                           "context": payload.get("context") or {}})
+    return key

@@ -10,9 +10,12 @@ user's lock is held for the whole run.
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from app.billing import cards
+import sqlalchemy as sa
+
+from app.billing import cards, gateway
 from app.billing.customers import adopt_customer
 from app.billing.errors import BillingError, StripeUnavailable
+from app.billing.models import BillingInfo, PaymentMethod
 from app.billing.objects import MalformedObject
 from app.extensions import db
 from app.reconcile.drift import Difference, Kind, Thing
@@ -101,3 +104,25 @@ def apply_each(differences: list[Difference], object_id: str | None = None) -> I
             yield Applied(difference, kinds, error=message)
         else:
             yield Applied(difference, kinds, result=result)
+
+
+def sync_customer(customer_ids: list[str], subscription_ids: list[str]) -> list[str]:
+    """Apply Stripe's state now to one user's subscriptions (as `flask billing
+    sync-subscription` does), cards and default card (flushes); what was done, a few words
+    per object. Stripe's errors as BillingError."""
+    done = []
+    for subscription_id in subscription_ids:
+        row = service.refresh(subscription_id)
+        done.append(f"{subscription_id}: " + (
+            f"{row.status.value}, period ends {row.current_period_end:%Y-%m-%d}"
+            if row is not None else "not at Stripe"))
+    for customer_id in customer_ids:
+        at_stripe = [pm.id for pm in gateway.iter_cards(customer_id)]
+        ours = db.session.scalars(sa.select(PaymentMethod.stripe_payment_method_id)
+                                  .join(BillingInfo).where(
+                                      BillingInfo.stripe_customer_id == customer_id))
+        # A card of ours that Stripe no longer holds is forgotten by the same verb.
+        saved = [cards.sync_card(pm_id) for pm_id in dict.fromkeys([*at_stripe, *ours])]
+        cards.sync_default(customer_id)
+        done.append(f"{customer_id}: {sum(c is not None for c in saved)} card(s)")
+    return done

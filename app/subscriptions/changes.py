@@ -17,7 +17,7 @@ from app.billing.objects import StripeView, as_datetime, parse
 from app.referrals import credit
 from app.referrals.credit import ChargeMoved
 from app.subscriptions.checkout import plan_for
-from app.subscriptions.models import Subscription
+from app.subscriptions.models import ENDED, Subscription
 from app.subscriptions.models import SubscriptionStatus as S
 from app.subscriptions.service import apply_subscription, now_snapshot
 from app.subscriptions.views import SubscriptionView
@@ -72,6 +72,19 @@ def cancel_at_period_end(sub: Subscription) -> Subscription | None:
                                "cancel.")
     return _apply(gateway.update_subscription(sub.stripe_subscription_id,
                                               {"cancel_at_period_end": True}))
+
+
+def cancel_now(sub: Subscription) -> Subscription | None:
+    """End the subscription at once, without a final invoice or proration (an operator's
+    verb). Decided on the subscription as Stripe holds it now, under the user's lock; the
+    key names the subscription, as it can end only once."""
+    sub = _current(sub)
+    if sub.status in ENDED:
+        raise ChangeNotAllowed("This subscription has ended already, so there is nothing to "
+                               "cancel.")
+    return _apply(gateway.cancel_subscription(sub.stripe_subscription_id,
+                                              idempotency_key=f"cancel-now-"
+                                                              f"{sub.stripe_subscription_id}"))
 
 
 def resume(sub: Subscription) -> Subscription | None:

@@ -1,4 +1,5 @@
-"""`flask billing subscriptions | sync-subscription`: subscriptions for operators."""
+"""`flask billing subscriptions | sync-subscription | cancel-subscription`: subscriptions for
+operators."""
 
 import json
 import re
@@ -12,7 +13,7 @@ from app.billing.cli import billing, needs_stripe
 from app.extensions import db
 from app.ids import Count
 from app.money import format_money
-from app.subscriptions import service
+from app.subscriptions import changes, service
 from app.subscriptions.models import CancellationWaiver, Subscription, SubscriptionStatus
 from app.timeline import current_subscription, state_of
 
@@ -102,3 +103,29 @@ def sync_subscription(subscription_id: str) -> None:
     db.session.commit()
     click.echo(f"{subscription_id}: {row.status.value}, {row.interval}, period ends "
                f"{row.current_period_end:%Y-%m-%d} (user {row.user_id}).")
+
+
+@billing.command("cancel-subscription")
+@click.argument("subscription_id")
+@click.option("--now", "at_once", is_flag=True,
+              help="End it at once (no refund, no final invoice) instead of at period end.")
+@needs_stripe
+def cancel_subscription(subscription_id: str, at_once: bool) -> None:
+    """Cancel a subscription at the end of its period (or at once with --now)."""
+    if not _STRIPE_ID.fullmatch(subscription_id):
+        raise click.ClickException(f"Invalid subscription id {subscription_id!r}: "
+                                   "it looks like sub_…")
+    sub = db.session.scalar(sa.select(Subscription).where(
+        Subscription.stripe_subscription_id == subscription_id))
+    if sub is None:
+        raise click.ClickException(f"No subscription of ours is {subscription_id}.")
+    try:
+        row = changes.cancel_now(sub) if at_once else changes.cancel_at_period_end(sub)
+    except changes.ChangeNotAllowed as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{exc} Nothing was changed.") from None
+    db.session.commit()
+    row = row or sub
+    click.echo(f"{subscription_id}: {row.status.value}"
+               + (", ends " + f"{row.current_period_end:%Y-%m-%d}"
+                  if row.cancel_at_period_end and not at_once else "") + ".")
