@@ -7,10 +7,13 @@ invoice is first seen paid (the invoice does not carry it); a refund comes with 
 Every function flushes and never commits.
 """
 
+import functools
 import logging
+import typing
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.locks import lock_user_of
 from app.auth.models import utcnow
@@ -41,14 +44,25 @@ def record(invoice: InvoiceView) -> Invoice | None:
         return None
     row = _row(invoice.id)
     if row is None:
-        row = Invoice(user_id=user_id, stripe_invoice_id=invoice.id, status="draft",
-                      currency=invoice.currency, created_at=as_datetime(invoice.created),
-                      needs_action=False, amount_due=0, amount_paid=0, amount_refunded=0,
-                      lines=[], tax=0)
+        row = _new(user_id, invoice)
         db.session.add(row)
     elif row.user_id != user_id:
         raise MalformedObject(f"invoice {invoice.id} is customer {invoice.customer}'s, but "
                               f"was recorded for another user")
+    _apply(row, invoice)
+    db.session.flush()
+    return row
+
+
+def _new(user_id: int, invoice: InvoiceView) -> Invoice:
+    return Invoice(user_id=user_id, stripe_invoice_id=invoice.id, status="draft",
+                   currency=invoice.currency, created_at=as_datetime(invoice.created),
+                   needs_action=False, amount_due=0, amount_paid=0, amount_refunded=0,
+                   lines=[], tax=0)
+
+
+def _apply(row: Invoice, invoice: InvoiceView) -> None:
+    """Move the row forward to the snapshot (never back: STATUS_RANK)."""
     status = invoice.status or ("paid" if invoice.amount_paid else row.status)
     if STATUS_RANK.get(status, 0) >= row.rank:
         row.status = status
@@ -74,8 +88,6 @@ def record(invoice: InvoiceView) -> Invoice | None:
     if row.status == "paid":
         row.paid_at = row.paid_at or as_datetime(invoice.created)
         row.needs_action = False
-    db.session.flush()
-    return row
 
 
 def record_paid(invoice: InvoiceView, *, recovered: bool = False) -> Invoice | None:
@@ -86,6 +98,38 @@ def record_paid(invoice: InvoiceView, *, recovered: bool = False) -> Invoice | N
     if row is not None and row.status == "paid" and row.amount_paid > 0:
         enqueue(PAID, f"{PAID}:{invoice.id}", {"invoice": invoice.id, "recovered": recovered})
     return row
+
+
+def record_paid_at_once(invoice: InvoiceView, *, recovered: bool = False) -> None:
+    """`record_paid` for a webhook, without loading a row: an invoice first seen paid (the
+    common case) is inserted in one statement with the values `record` would give a new
+    row; one we hold already goes through `record_paid`."""
+    user_id = lock_user_of(sa.select(BillingInfo.user_id).where(
+        BillingInfo.stripe_customer_id == invoice.customer).scalar_subquery())
+    if user_id is None:
+        return  # not our customer's
+    row = _new(user_id, invoice)
+    _apply(row, invoice)
+    if row.status != "paid":
+        record_paid(invoice, recovered=recovered)
+        return
+    values = {column.key: getattr(row, column.key) for column in _INVOICES.columns
+              if getattr(row, column.key) is not None}  # None: the column's default
+    connection = db.session.connection()
+    if connection.execute(_insert(connection.dialect.name), values).first() is None:
+        record_paid(invoice, recovered=recovered)  # we have its row: move it forward
+    elif row.amount_paid > 0:
+        enqueue(PAID, f"{PAID}:{invoice.id}", {"invoice": invoice.id, "recovered": recovered})
+
+
+_INVOICES = typing.cast(sa.Table, Invoice.__table__)
+
+
+@functools.cache
+def _insert(dialect: str) -> sa.Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(_INVOICES).on_conflict_do_nothing(index_elements=["stripe_invoice_id"])
+            .returning(_INVOICES.c.id))
 
 
 def complete_payment(row: Invoice) -> None:

@@ -28,8 +28,9 @@ def trial_will_end(event: Event[SubscriptionView]) -> None:
 
 @handles("invoice.paid", view=InvoiceView)
 def invoice_paid(event: Event[InvoiceView]) -> None:
-    recovered = service.record_invoice_paid(event.object, event_id=event.id)
-    history.record_paid(event.object, recovered=recovered)
+    # Without loading rows where the case is plain (the invoices of most renewals).
+    recovered = service.record_invoice_paid_at_once(event.object, event_id=event.id)
+    history.record_paid_at_once(event.object, recovered=recovered)
 
 
 @handles("invoice.payment_failed", view=InvoiceView)

@@ -6,7 +6,9 @@ the one the row reflects is ignored, a tie in the same second is settled by aski
 and an ended subscription is never revived.
 """
 
+import functools
 import logging
+import typing
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -237,6 +239,42 @@ def _subscription_and_referral(invoice: InvoiceView) -> tuple[Subscription | Non
     return row, referred
 
 
+@functools.cache
+def _paid_at_once() -> sa.Update:
+    table = typing.cast(sa.Table, Subscription.__table__)
+    return (sa.update(table).where(
+        table.c.stripe_subscription_id == sa.bindparam("subscription"),
+        table.c.stripe_customer_id == sa.bindparam("customer"),
+        table.c.payment_failed_at.is_(None))
+        .values(latest_invoice_id=sa.bindparam("invoice"), updated_at=sa.bindparam("now"))
+        .returning(table.c.user_id, was_referred(table.c.user_id).label("referred")))
+
+
+def record_invoice_paid_at_once(invoice: InvoiceView, *, event_id: str | None = None) -> bool:
+    """`record_invoice_paid` for a webhook, without loading the row: an invoice of a
+    subscription in good standing (the common case) is one conditional update, which
+    locks the row on PostgreSQL; anything else (a failure streak it may end, a row not
+    known yet, another customer's) goes through `record_invoice_paid`."""
+    if invoice.subscription_id:
+        found = db.session.connection().execute(_paid_at_once(), {
+            "subscription": invoice.subscription_id, "customer": invoice.customer,
+            "invoice": invoice.id, "now": utcnow()}).first()
+        if found is not None:
+            _convert_referral(invoice, found.user_id, found.referred)
+            log.info("invoice %s paid for subscription %s (event %s)", invoice.id,
+                     invoice.subscription_id, event_id)
+            return False
+    return record_invoice_paid(invoice, event_id=event_id)
+
+
+def _convert_referral(invoice: InvoiceView, user_id: int, referred: bool) -> None:
+    # Only a subscriber who was referred can convert a referral: no look-up for the others.
+    if invoice.amount_paid > 0 and referred and has_pending_referral(user_id):
+        # A real payment (a trial's £0 invoice is not): the subscriber's referral converts,
+        # remembering the payment whose full refund would take the credit back.
+        convert_referral(user_id, payment_intent=gateway.invoice_payment_intent(invoice.id))
+
+
 def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) -> bool:
     """A subscription invoice was paid: any failure streak is over. Whether it was one
     (the account is back in good standing)."""
@@ -256,12 +294,7 @@ def record_invoice_paid(invoice: InvoiceView, *, event_id: str | None = None) ->
             # says so too, and may come before or after this one.
             row.status = S.ACTIVE
     db.session.flush()
-    # Only a subscriber who was referred can convert a referral: no look-up for the others.
-    if invoice.amount_paid > 0 and referred and has_pending_referral(row.user_id):
-        # A real payment (a trial's £0 invoice is not): the subscriber's referral converts,
-        # remembering the payment whose full refund would take the credit back.
-        convert_referral(row.user_id,
-                         payment_intent=gateway.invoice_payment_intent(invoice.id))
+    _convert_referral(invoice, row.user_id, referred)
     log.info("invoice %s paid for subscription %s (event %s)", invoice.id,
              row.stripe_subscription_id, event_id)
     return recovered
