@@ -81,7 +81,9 @@ def plan(app, seed: Seed) -> dict[str, list[str]]:
         "gift_recipient": pages + [f"/user_upgrades/{seed.gift_out}",
                                    f"/settings/payments/{seed.invoice}"],
         "admin": pages + [f"/user_upgrades/{seed.gift_out}", "/user_upgrades/new?user=alice",
-                          "/admin/customers?q=a", f"/admin/customers/{seed.customer}"],
+                          "/admin/customers?q=a", f"/admin/customers/{seed.customer}",
+                          f"/admin/customers/{seed.customer}/actions/refund-invoice/in_layout",
+                          f"/admin/customers/{seed.customer}/actions/grant-credit"],
     }
 
 
@@ -136,7 +138,7 @@ def seed(app, make_user) -> Seed:
     make_user("sam")
     friend = make_user(LONG_NAME, level=Level.PLATINUM)
     carol = make_user("carol")
-    make_user("admin", admin=True)
+    admin = make_user("admin", admin=True)
     receipt = "https://pay.stripe.com/receipts/payment/" + "CAcaFwoVYWNjdF8xTEx1bWVu" * 3
     now = utcnow()
     bought = make_upgrade(app, alice, alice, "gold", UpgradeStatus.REFUNDED, 2000,
@@ -149,6 +151,7 @@ def seed(app, make_user) -> Seed:
     gift_in = make_upgrade(app, carol, alice, "gold", UpgradeStatus.FAILED, 2000,
                            closed_at=now)
     seed_referrals(app, alice, friend, carol)
+    audited(app, admin, friend)
     return Seed(bought=bought, gift_out=gift_out, gift_in=gift_in,
                 referral_code=alice.referral_code, invoice=paid_invoice(app, friend),
                 customer=friend.id)
@@ -174,6 +177,19 @@ def paid_invoice(app, user) -> int:
         db.session.add(invoice)
         db.session.commit()
         return invoice.id
+
+
+def audited(app, admin, customer) -> None:
+    """An action in the console's audit log, with a long reason and a refusal's sentence."""
+    from app.admin.models import AuditEntry, Outcome
+
+    with app.app_context():
+        db.session.add(AuditEntry(
+            actor_id=admin.id, action="refund-invoice", subject_id=customer.id,
+            object_id="in_layout", outcome=Outcome.REFUSED,
+            reason="Charged twice for the annual plan in the same week, asked by e-mail",
+            detail="Invoice A1B2C3D4-0001 is refunded in full already; nothing was done."))
+        db.session.commit()
 
 
 def saved_card(app) -> int | None:
