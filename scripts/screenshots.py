@@ -6,7 +6,10 @@ the emulator. Debian's Chromium, through Playwright, then does what people do: M
 up, subscribes monthly on the emulator's hosted Checkout and saves a second card; Sam signs
 up and buys Gold; Ada subscribes, switches to annual and fills in her billing details, for
 her billing history and a receipt (the worker runs in-process, e-mails kept in memory).
-Pages are shot at 1280 px, and a few at 390 px. Nothing but the PNGs is
+Grace, an admin, then walks the console: a failed job, a failed event and a difference from
+Stripe are put in place first; she refunds Sam's Gold (a wrong password first) and grants
+Ada credit, so the audit log has entries. Pages are shot at 1280 px, and a few (every
+console page) at 390 px. Nothing but the PNGs is
 kept; run it again whenever the pages change.
 """
 
@@ -19,6 +22,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -208,6 +212,78 @@ def upgrade_buyer(page: Page, url: str, emulator_url: str, camera: Camera) -> No
     camera.shoot(page, "receipt", phone=True)
 
 
+def troubles(app: Flask) -> None:
+    """What an operator's week holds besides: a receipt the mail server refused, an event
+    whose handler failed, and Maya's period end changed here (a difference from Stripe)."""
+    import sqlalchemy as sa
+
+    from app.auth.models import User, utcnow
+    from app.outbox.models import Job, JobStatus
+    from app.subscriptions.models import Subscription
+    from app.webhooks.models import StripeEvent
+
+    with app.app_context():
+        job = db.session.scalar(sa.select(Job).where(Job.kind == "email")
+                                .order_by(Job.id.desc()).limit(1))
+        if job is not None:
+            job.status, job.attempts, job.finished_at = JobStatus.FAILED, 5, utcnow()
+            job.last_error = "SMTPRecipientsRefused: 452 4.2.2 Mailbox full (ada@example.com)"
+        event = db.session.scalar(sa.select(StripeEvent).where(
+            StripeEvent.type == "customer.updated").order_by(StripeEvent.id.desc()).limit(1))
+        if event is not None:
+            event.processed_at, event.attempts = None, 3
+            event.last_error = "OperationalError: database is locked (retried 3 times)"
+        maya = db.session.scalar(sa.select(User.id).where(User.username == "maya"))
+        sub = db.session.scalar(sa.select(Subscription).where(Subscription.user_id == maya))
+        if sub is not None:
+            sub.current_period_end -= timedelta(days=3)
+        db.session.execute(sa.update(User).where(User.username == "grace").values(is_admin=True))
+        db.session.commit()
+
+
+def operator(page: Page, url: str, emulator_url: str, camera: Camera, app: Flask) -> None:
+    """Grace, an admin: every console page, with a failed job, a failed event and a
+    difference from Stripe; Sam's Gold refunded (a wrong password first) and Ada granted
+    credit, so the audit log has entries and the overview a refund and credit."""
+    sign_up(page, url, "grace")
+    troubles(app)
+    for path, name in (("/admin/webhooks", "admin-webhooks"), ("/admin/outbox", "admin-outbox"),
+                       ("/admin/drift", "admin-drift"), ("/admin/customers?q=a",
+                                                         "admin-customers")):
+        page.goto(url + path)
+        camera.shoot(page, name, phone=True)
+
+    page.goto(url + "/admin/customers?q=sam")
+    page.get_by_role("link", name="sam@example.com").click()
+    page.get_by_role("link", name=re.compile(r"^Refund upgrade #")).click()
+    page.get_by_label("Reason").fill("Bought Gold by mistake; asked for a refund the same day")
+    page.get_by_label("Reason").blur()
+    camera.shoot(page, "admin-confirm", phone=True)
+    page.get_by_label("Your password").fill("not my password")
+    page.get_by_role("button", name="Refund upgrade").click()
+    expect(page.get_by_text("That is not your password")).to_be_visible()
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Refund upgrade").click()
+    expect(page.get_by_text(re.compile(r"^Refunded upgrade #"))).to_be_visible()
+    flush_webhooks(emulator_url)
+
+    page.goto(url + "/admin/customers?q=ada")
+    page.get_by_role("link", name="ada@example.com").click()
+    page.get_by_role("link", name="Grant credit").click()
+    page.get_by_label("Days of credit").fill("7")
+    page.get_by_label("Reason").fill("Receipts bounced for a week: mailbox full")
+    page.get_by_role("button", name="Grant credit").click()  # no password: asked 1 min ago
+    expect(page.get_by_text(re.compile(r"^Granted 7 days of credit"))).to_be_visible()
+    flush_webhooks(emulator_url)
+    page.reload()
+    camera.shoot(page, "admin-customer", phone=True)
+    page.goto(url + "/admin/audit")
+    camera.shoot(page, "admin-audit", phone=True)
+    page.goto(url + "/admin")  # last: the refund and the credit are in its charts
+    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    camera.shoot(page, "admin-overview", phone=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "docs/screenshots",
@@ -225,7 +301,8 @@ def main() -> None:
             running_site(Path(tmp), args.port) as (url, emulator_url, app), \
             sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
-        for journey in (subscriber, upgrade_buyer, partial(payer, app=app)):
+        for journey in (subscriber, upgrade_buyer, partial(payer, app=app),
+                        partial(operator, app=app)):
             context = browser.new_context(viewport=DESKTOP)  # each person a fresh browser
             page = context.new_page()
             page.set_default_timeout(15_000)

@@ -28,6 +28,7 @@ from app.subscriptions.models import Subscription
 from app.timeline import current_subscription
 from app.upgrades.models import UpgradeStatus, UserUpgrade
 from app.upgrades.refunds import RefundNotAllowed, refund_at_stripe
+from app.upgrades.service import level_after_refund
 
 
 class Refused(Exception):
@@ -64,10 +65,15 @@ def _upgrade_plan(user: User, object_id: str | None) -> Plan | None:
     if upgrade is None or user.id not in (upgrade.purchaser_id, upgrade.recipient_id):
         return None
     buyer, recipient = upgrade.purchaser, upgrade.recipient
-    what = (f"Refund {upgrade.type.label} upgrade #{upgrade.id} in full at Stripe, to "
-            f"@{buyer.username}'s card")
-    what += (f"; @{recipient.username} goes back to the level the upgrade left them."
-             if recipient.id != buyer.id else "; they go back to the level it left them.")
+    gift = f", @{buyer.username}'s gift to @{recipient.username}," if buyer.id != recipient.id \
+        else ""
+    what = (f"Refund {upgrade.type.label} upgrade #{upgrade.id}{gift} in full at Stripe, to "
+            f"@{buyer.username}'s card.")
+    if upgrade.status is UpgradeStatus.COMPLETE:
+        after = level_after_refund(upgrade, recipient)
+        what += (f" @{recipient.username} goes from {recipient.level.label} to {after.label}."
+                 if after != recipient.level else
+                 f" @{recipient.username} stays {recipient.level.label}.")
     return Plan(what, f"upgrade #{upgrade.id}", format_money(upgrade.amount, upgrade.currency),
                 upgrade)
 
@@ -228,7 +234,8 @@ def offers_for(user: User, upgrades: list[UserUpgrade]) -> list[Offer]:
               if u.status is UpgradeStatus.COMPLETE and u.stripe_payment_intent_id]
     invoices = db.session.scalars(sa.select(Invoice).where(
         Invoice.user_id == user.id, Invoice.status == "paid",
-        Invoice.amount_paid > Invoice.amount_refunded).order_by(Invoice.created_at.desc()))
+        Invoice.amount_paid > Invoice.amount_refunded)
+        .order_by(Invoice.created_at.desc(), Invoice.id.desc()))
     found += [Offer("refund-invoice", i.stripe_invoice_id,
                     f"Refund invoice {i.number or i.stripe_invoice_id} "
                     f"({format_money(i.amount_paid - i.amount_refunded, i.currency)})")
