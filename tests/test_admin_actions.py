@@ -278,3 +278,33 @@ def test_an_unknown_action_or_someone_else_s_object_is_404(app, console, make_us
         == 404
     assert console.get(f"/admin/customers/{bob.id}/actions/refund-invoice/in_nope").status_code \
         == 404
+
+
+def test_a_failure_at_stripe_is_written_as_failed(app, console, make_user):
+    from app.billing.models import BillingInfo
+
+    bob = make_user("bob")
+    with app.app_context():
+        db.session.add(BillingInfo(user_id=bob.id, stripe_customer_id="cus_bob"))
+        db.session.commit()
+    app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"  # Stripe stops answering
+    app.extensions.pop("stripe_client", None)
+    answer = act(console, bob.id, "sync", reason="checking")
+    assert answer.status_code == 303
+    [entry] = audit(app)
+    assert entry[:5] == ("sync", bob.id, None, "checking", "failed") and entry[5]
+    assert "Sync from Stripe: failed." in text(console.get(f"/admin/customers/{bob.id}"))
+
+
+def test_cancel_subscription_on_the_command_line(app, site, client, alice, emu, runner):
+    pay(client, emu, "monthly")
+    with app.app_context():
+        sub_id = db.session.scalar(sa.select(Subscription.stripe_subscription_id))
+    ends = runner.invoke(args=["billing", "cancel-subscription", sub_id])
+    assert ends.exit_code == 0 and f"{sub_id}: active, ends " in ends.output
+    again = runner.invoke(args=["billing", "cancel-subscription", sub_id])
+    assert again.exit_code != 0 and "not renewing" in again.output
+    now = runner.invoke(args=["billing", "cancel-subscription", sub_id, "--now"])
+    assert now.exit_code == 0 and now.output.strip() == f"{sub_id}: canceled."
+    with app.app_context():
+        assert gateway.retrieve_subscription(sub_id).status == "canceled"
