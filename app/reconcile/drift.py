@@ -12,7 +12,7 @@ remove. Run the report again before acting on one that just appeared.
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -173,11 +173,16 @@ def _subscriptions(infos: dict[str, BillingInfo],
 
 
 def _summary(status: str, price: str, period_end: datetime) -> str:
-    return f"{status}, {price}, period ends {period_end.isoformat()}"
+    return f"{status}, {price}, period ends {_when(period_end)}"
 
 
 def _period(start: datetime, end: datetime) -> str:
-    return f"{start.isoformat()} to {end.isoformat()}"
+    return f"{_when(start)} to {_when(end)}"
+
+
+def _when(moment: datetime) -> str:
+    """A moment as people read it (to the second: Stripe's periods are whole seconds)."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _compare(row: Subscription, sub: SubscriptionView) -> list[Difference]:
