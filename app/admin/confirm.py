@@ -20,7 +20,7 @@ from app.admin.audit import begin, finish, record
 from app.admin.models import Outcome
 from app.auth.models import User, utcnow
 from app.billing.errors import BillingError
-from app.extensions import db
+from app.extensions import db, limiter
 from app.forms import Form, strip
 from app.referrals.cli import MAX_GRANT_DAYS, MAX_NOTE_LENGTH
 
@@ -79,6 +79,7 @@ def customers_action(user_id: int, name: str, object_id: str | None) -> tuple[st
 
 @bp.post("/customers/<dbid:user_id>/actions/<name>", defaults={"object_id": None})
 @bp.post("/customers/<dbid:user_id>/actions/<name>/<object_id>")
+@limiter.limit("10 per minute")  # it checks a password: no more guesses than the log-in
 def customers_action_run(user_id: int, name: str,
                          object_id: str | None) -> Response | tuple[str, int]:
     user, action, plan = _found(user_id, name, object_id)
