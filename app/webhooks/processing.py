@@ -38,6 +38,7 @@ from app.webhooks.eventlog import event_log
 from app.webhooks.models import StripeEvent
 from app.webhooks.redact import stored_body
 from app.webhooks.registry import HANDLERS, Event, Registration, RetryLater
+from app.webhooks.turns import write_turn
 
 log = logging.getLogger("app.webhooks")
 
@@ -79,12 +80,14 @@ def receive(body: str, payload: dict[str, typing.Any] | None = None, *,
         return _keep_failed(row, str(exc), Outcome.MALFORMED)
     try:
         if handling is not None:
-            # Core on the session's own connection: one transaction with the handler's work.
-            claimed = _claim(db.session.connection(), row, note)
-            if claimed:
-                registration, event = handling
-                registration.handler(event)
-            db.session.commit()
+            # Core on the session's own connection: one transaction with the handler's work,
+            # taking turns with the other workers' on SQLite (app/webhooks/turns.py).
+            with write_turn(db.engine):
+                claimed = _claim(db.session.connection(), row, note)
+                if claimed:
+                    registration, event = handling
+                    registration.handler(event)
+                db.session.commit()
         else:  # nothing to run, so no ORM session: one autocommit statement stores it
             with event_log() as connection:
                 claimed = _claim(connection, row, note)
