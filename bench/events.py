@@ -35,6 +35,7 @@ class Kind:
     about: str
     template: str = ""  # the event it sends (a key of TEMPLATES); "" for duplicates
     seeded: bool = False  # each fresh event needs its rows written first (bench/seed.py)
+    p99_factor: float | None = None  # the app's p99 at most this many times the floor's
 
 
 KINDS = {
@@ -44,9 +45,9 @@ KINDS = {
     "handled": Kind("handled", 0.6, f"{HANDLED[0]} for a charge not ours: fresh ids, repeats",
                     "handled"),
     "upgrade": Kind("upgrade", 0.5, f"{UPGRADE[0]} completing a pending upgrade: fresh ids, "
-                    "repeats", "upgrade", seeded=True),
+                    "repeats", "upgrade", seeded=True, p99_factor=4.0),
     "invoice": Kind("invoice", 0.5, f"{INVOICE[0]} for a subscription's renewal: fresh ids, "
-                    "repeats", "invoice", seeded=True),
+                    "repeats", "invoice", seeded=True, p99_factor=4.0),
     "foreign": Kind("foreign", 0.6, f"{UPGRADE[0]} for a session not ours: fresh ids, repeats",
                     "foreign"),
 }
