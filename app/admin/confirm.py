@@ -8,7 +8,7 @@ session, set only here, never by logging in, and only for the operator who typed
 import logging
 from datetime import datetime, timedelta
 
-from flask import abort, flash, redirect, render_template, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import IntegerField, PasswordField, StringField
@@ -70,19 +70,23 @@ def _page(user: User, action: Action, plan: Plan, form: ActionForm, object_id: s
                            form=form, object_id=object_id, asks_password=asks_password), status
 
 
-@bp.get("/customers/<dbid:user_id>/actions/<name>", defaults={"object_id": None})
-@bp.get("/customers/<dbid:user_id>/actions/<name>/<object_id>")
-def customers_action(user_id: int, name: str, object_id: str | None) -> tuple[str, int]:
+# One rule for both methods (as for a card's removal): with two, a POST to an id out of
+# range would be a 405 (the GET's rule matched the path) instead of a 404.
+@bp.route("/customers/<dbid:user_id>/actions/<name>", methods=["GET", "POST"],
+          defaults={"object_id": None})
+@bp.route("/customers/<dbid:user_id>/actions/<name>/<object_id>", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])  # it checks a password, as the log-in does
+def customers_action(user_id: int, name: str,
+                     object_id: str | None) -> Response | tuple[str, int]:
+    """GET: the confirmation page. POST: the action, its audit entry, back to the page."""
     user, action, plan = _found(user_id, name, object_id)
-    return _page(user, action, plan, ActionForm(), object_id)
+    if request.method == "GET":
+        return _page(user, action, plan, ActionForm(), object_id)
+    return _run(user, action, plan, user_id, name, object_id)
 
 
-@bp.post("/customers/<dbid:user_id>/actions/<name>", defaults={"object_id": None})
-@bp.post("/customers/<dbid:user_id>/actions/<name>/<object_id>")
-@limiter.limit("10 per minute")  # it checks a password: no more guesses than the log-in
-def customers_action_run(user_id: int, name: str,
-                         object_id: str | None) -> Response | tuple[str, int]:
-    user, action, plan = _found(user_id, name, object_id)
+def _run(user: User, action: Action, plan: Plan, user_id: int, name: str,
+         object_id: str | None) -> Response | tuple[str, int]:
     form = ActionForm()
     valid = form.validate_on_submit()
     if "days" in action.fields and form.days.data is None and not form.days.errors:

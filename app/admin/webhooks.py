@@ -7,7 +7,7 @@ for now they are written to the log, not to the audit log that the console's act
 
 import logging
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,6 +15,7 @@ from app.admin import bp
 from app.admin.health import outbox_health, webhook_health
 from app.auth.models import utcnow
 from app.extensions import db
+from app.outbox.models import Job
 from app.outbox.operations import NotRetried, failed_job_ids, retry_jobs
 from app.webhooks.models import StripeEvent
 from app.webhooks.operations import Replayed, failed_events, replay_events
@@ -51,8 +52,8 @@ def _said(done: list[Replayed]) -> None:
 def webhooks_replay(event_id: int) -> Response:
     row = db.session.get(StripeEvent, event_id)
     if row is None:
-        flash("No such event.", "error")
-    elif row.processed_at is not None:
+        abort(404)
+    if row.processed_at is not None:
         flash(f"{row.stripe_id} was processed already: nothing to replay.", "info")
     else:
         _said(list(replay_events([row])))
@@ -90,6 +91,8 @@ def _retry(job_ids: list[int]) -> Response:
 
 @bp.post("/outbox/<dbid:job_id>/retry")
 def outbox_retry(job_id: int) -> Response:
+    if db.session.get(Job, job_id) is None:
+        abort(404)
     return _retry([job_id])
 
 
