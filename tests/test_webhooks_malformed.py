@@ -263,3 +263,18 @@ def test_a_repeat_of_a_malformed_event_counts_attempts(app, paid, post_event):
     post_event(payload)
     post_event(payload)
     assert rows(app)[-1].attempts == 2
+
+
+@pytest.mark.parametrize("field", ["amount_due", "amount_paid"])
+def test_an_amount_too_large_for_our_columns_is_malformed_not_a_retried_500(
+        app, client, post_event, field):
+    # Found by the property test on PostgreSQL: 12,063,558,532 overflowed an integer column
+    # (a 500 that Stripe retries for ever). More than any Stripe amount: refused, kept.
+    from tests.subscription_helpers import invoice
+
+    too_large = invoice("sub_x", "cus_x", status="open")
+    too_large[field] = 2**31
+    response = post_event(event("invoice.finalized", too_large))
+    assert response.status_code == 200 and response.json["outcome"] == "malformed"
+    [row] = rows(app)
+    assert row.last_error.startswith(f"malformed: data.object.{field} is invalid")

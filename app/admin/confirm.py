@@ -29,6 +29,7 @@ log = logging.getLogger("app.admin")
 PASSWORD_FRESH_FOR = timedelta(minutes=10)
 _CONFIRMED = "admin_password_confirmed"  # {"user": id, "at": ISO time}
 WRONG_PASSWORD = "That is not your password: nothing was done."
+DAYS = f"A whole number of days from 1 to {MAX_GRANT_DAYS}."
 
 
 class ActionForm(Form):
@@ -36,8 +37,8 @@ class ActionForm(Form):
         DataRequired("Say why: the audit log keeps it."),
         Length(max=MAX_NOTE_LENGTH, message=f"At most {MAX_NOTE_LENGTH} characters.")],
         description="Kept in the audit log with your name.")
-    days = IntegerField("Days of credit", validators=[Optional(), NumberRange(
-        1, MAX_GRANT_DAYS, f"A whole number of days from 1 to {MAX_GRANT_DAYS}.")])
+    days = IntegerField("Days of credit", invalid_value_message=DAYS, validators=[
+        Optional(), NumberRange(1, MAX_GRANT_DAYS, DAYS)])
     password = PasswordField("Your password", description=(
         "Money actions ask for it; you will not be asked again for 10 minutes."))
 

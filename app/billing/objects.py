@@ -30,8 +30,11 @@ from pydantic_core import PydanticCustomError
 MAX_DB_ID = 2**31 - 1
 # Unix seconds from 1970 to the end of 9999: everything `datetime` can represent.
 MAX_TIMESTAMP = 253_402_300_799
-# No amount in minor units is larger (Stripe's own limit is far below: 99,999,999).
-MAX_AMOUNT = 10**12
+# The largest amount in minor units we keep: what an integer column holds on every backend
+# (as for ids). Stripe's own limit is below it (eight digits: 99,999,999); an object with
+# more is malformed, refused before it reaches a column it would overflow (a 500 that
+# Stripe would retry for ever).
+MAX_AMOUNT = MAX_DB_ID
 
 
 class MalformedObject(ValueError):

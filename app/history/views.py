@@ -4,6 +4,7 @@ billing history use of it."""
 from pydantic import Field
 
 from app.billing.objects import (
+    MAX_AMOUNT,
     Amount,
     Currency,
     ExpandableId,
@@ -37,7 +38,7 @@ class LineParent(StripeView):
 
 
 class InvoiceLine(StripeView):
-    amount: int = Field(ge=-(10**12), le=10**12)  # a proration's credit is negative
+    amount: int = Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)  # a proration's credit is negative
     description: str | None = Field(default=None, max_length=500)
     period: Period
     parent: LineParent | None = None
@@ -80,7 +81,7 @@ class InvoiceView(StripeView):
 
     @property
     def tax(self) -> int:
-        return sum(t.amount for t in self.total_taxes or [])
+        return min(sum(t.amount for t in self.total_taxes or []), MAX_AMOUNT)
 
     @property
     def subscription_id(self) -> str | None:
