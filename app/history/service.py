@@ -100,12 +100,21 @@ def record_paid(invoice: InvoiceView, *, recovered: bool = False) -> Invoice | N
     return row
 
 
-def record_paid_at_once(invoice: InvoiceView, *, recovered: bool = False) -> None:
+def lock_owner(customer_id: str) -> int | None:
+    """The user of a Stripe customer, locked (found and locked in one statement); None for
+    a customer not ours. An invoice's handler takes it before anything else, as every verb
+    takes the user's lock before a subscription's row: in the other order two transactions
+    can wait on each other (a deadlock on PostgreSQL)."""
+    return lock_user_of(sa.select(BillingInfo.user_id).where(
+        BillingInfo.stripe_customer_id == customer_id).scalar_subquery())
+
+
+def record_paid_at_once(invoice: InvoiceView, *, recovered: bool = False,
+                        user_id: int | None) -> None:
     """`record_paid` for a webhook, without loading a row: an invoice first seen paid (the
     common case) is inserted in one statement with the values `record` would give a new
-    row; one we hold already goes through `record_paid`."""
-    user_id = lock_user_of(sa.select(BillingInfo.user_id).where(
-        BillingInfo.stripe_customer_id == invoice.customer).scalar_subquery())
+    row; one we hold already goes through `record_paid`. `user_id`: the customer's user,
+    locked already (`lock_owner`)."""
     if user_id is None:
         return  # not our customer's
     row = _new(user_id, invoice)

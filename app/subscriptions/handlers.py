@@ -28,15 +28,18 @@ def trial_will_end(event: Event[SubscriptionView]) -> None:
 
 @handles("invoice.paid", view=InvoiceView)
 def invoice_paid(event: Event[InvoiceView]) -> None:
-    # Without loading rows where the case is plain (the invoices of most renewals).
+    # The user's lock first, then the subscription's row (see history.lock_owner); without
+    # loading rows where the case is plain (the invoices of most renewals).
+    owner = history.lock_owner(event.object.customer)
     recovered = service.record_invoice_paid_at_once(event.object, event_id=event.id)
-    history.record_paid_at_once(event.object, recovered=recovered)
+    history.record_paid_at_once(event.object, recovered=recovered, user_id=owner)
 
 
 @handles("invoice.payment_failed", view=InvoiceView)
 def invoice_payment_failed(event: Event[InvoiceView]) -> None:
     # Off-session, a payment that needs 3-D Secure is also reported as failed: it then has
     # the action-required e-mail and link, not "payment failed" (whichever event is first).
+    history.lock_owner(event.object.customer)  # before the subscription's row
     needs_action = service.invoice_needs_action(event.object)
     history.record_failure(event.object, at=event.created, needs_action=needs_action)
     service.record_payment_failed(event.object, at=event.created, event_id=event.id,
@@ -45,6 +48,7 @@ def invoice_payment_failed(event: Event[InvoiceView]) -> None:
 
 @handles("invoice.payment_action_required", view=InvoiceView)
 def invoice_payment_action_required(event: Event[InvoiceView]) -> None:
+    history.lock_owner(event.object.customer)  # before the subscription's row
     history.record_failure(event.object, at=event.created, needs_action=True)
     service.record_payment_action_required(event.object, at=event.created,
                                            event_id=event.id)
