@@ -165,7 +165,7 @@ def test_the_history_page_takes_the_same_queries_for_1_and_40_payments(
     assert counts[1] == counts[40], counts
 
 
-def past_due_with(app, client, emu, mailbox) -> str:
+def past_due_with(app, client, emu, mailbox, app_clock) -> str:
     """Alice pays with 4242, then her bank starts declining it: the renewal fails and
     she is past due (the "payment failed" e-mail sent). Returns her card's Stripe id."""
     pay(client, emu, "monthly", card=VISA)
@@ -176,6 +176,7 @@ def past_due_with(app, client, emu, mailbox) -> str:
     emu("POST", f"payment_methods/{card}/decline", decline_code="insufficient_funds")
     emu("POST", "clock/advance", seconds=RENEWAL)
     emu("POST", "flush")
+    app_clock(emu)  # our clock reads Stripe's, as in production
     assert the_subscription(app).status is SubscriptionStatus.PAST_DUE
     run_worker(app)
     mailbox.clear()
@@ -189,8 +190,8 @@ def pay_now(client, path: str = "/settings"):
 
 
 def test_pay_now_pays_the_open_invoice_and_the_warning_goes_with_one_email(
-        app, site, client, emu, alice, mailbox):
-    card = past_due_with(app, client, emu, mailbox)
+        app, site, client, emu, alice, mailbox, app_clock):
+    card = past_due_with(app, client, emu, mailbox, app_clock)
     settings = page(client, "/settings")
     assert "Your last payment did not go through." in settings and "Pay £7.00 now" in settings
     assert "Pay £7.00 now" in page(client, "/premium")  # the warning on every page
@@ -223,8 +224,8 @@ def test_pay_now_pays_the_open_invoice_and_the_warning_goes_with_one_email(
 
 
 def test_a_card_added_while_past_due_pays_at_once_and_becomes_the_default(
-        app, site, client, emu, alice, mailbox):
-    past_due_with(app, client, emu, mailbox)
+        app, site, client, emu, alice, mailbox, app_clock):
+    past_due_with(app, client, emu, mailbox, app_clock)
     added = add_card(client, emu, "5555555555554444")
     assert added.status_code == 303
     billing = page(client, "/settings/billing")
@@ -242,7 +243,7 @@ def test_a_card_added_while_past_due_pays_at_once_and_becomes_the_default(
 
 
 def test_making_another_card_the_default_while_past_due_pays_with_it(
-        app, site, client, emu, alice, mailbox):
+        app, site, client, emu, alice, mailbox, app_clock):
     pay(client, emu, "monthly", card=VISA)
     add_card(client, emu, "5555555555554444")  # second in the order
     with app.app_context():
@@ -254,6 +255,9 @@ def test_making_another_card_the_default_while_past_due_pays_with_it(
         decline_code="generic_decline")
     emu("POST", "clock/advance", seconds=RENEWAL)
     emu("POST", "flush")
+    # Our clock reads Stripe's (as in production): the snapshot the payment's answer is
+    # stamped with is not older than the card change's own event, still on its way.
+    app_clock(emu)
     assert the_subscription(app).status is SubscriptionStatus.PAST_DUE
     emu("POST", f"payment_methods/{master.stripe_payment_method_id}/decline", decline_code=None)
     post(client, f"/settings/billing/cards/{master.id}/default")
