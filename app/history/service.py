@@ -171,15 +171,6 @@ def record_failure(invoice: InvoiceView, *, at: datetime, needs_action: bool = F
     db.session.flush()
 
 
-def open_invoice_for(user_id: int, subscription_id: str) -> Invoice | None:
-    """The subscription's most recent invoice still waiting to be paid, as we last heard."""
-    return db.session.scalar(
-        sa.select(Invoice).where(Invoice.user_id == user_id,
-                                 Invoice.stripe_subscription_id == subscription_id,
-                                 Invoice.status == "open")
-        .order_by(Invoice.created_at.desc(), Invoice.id.desc()).limit(1))
-
-
 def record_refund(payment_intent_id: str, amount_refunded: int, at: datetime) -> bool:
     """A charge was refunded (`amount_refunded` in all so far): keep it on the invoice it
     paid. Whether it was an invoice's."""
