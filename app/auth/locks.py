@@ -24,8 +24,22 @@ def lock_user_of(user_id: int | sa.ScalarSelect[int]) -> int | None:
     if connection.dialect.name == "sqlite":
         # No row locks: a write takes the database's write lock. The driver opens SQLite's
         # transaction at its first write (reads before it run on their own), so this write
-        # waits for the lock, and the reads after it see what the holder wrote.
+        # waits for the lock, and the reads after it see what the holder wrote. A
+        # transaction the driver has opened holds that lock already (a webhook's, from its
+        # claim): a read is enough, and writes no page to sync at the commit.
+        driver = connection.connection.driver_connection
+        if driver is not None and driver.in_transaction:
+            return connection.execute(sa.select(_USERS.c.id)
+                                      .where(_USERS.c.id == user_id)).scalar()
         return connection.execute(sa.update(_USERS).where(_USERS.c.id == user_id)
                                   .values(id=_USERS.c.id).returning(_USERS.c.id)).scalar()
     return connection.execute(sa.select(_USERS.c.id).where(_USERS.c.id == user_id)
                               .with_for_update()).scalar()
+
+
+def locking(user_id: int | sa.ColumnElement[int] | sa.ScalarSelect[int]) -> sa.ScalarSelect[int]:
+    """The user's id as a sub-select that locks their row, for a statement that must take
+    the user's lock before its own rows' (FOR UPDATE on PostgreSQL; SQLite has no row locks
+    and leaves it out: there the statement's write holds the database's lock)."""
+    return sa.select(_USERS.c.id).where(_USERS.c.id == user_id).with_for_update() \
+        .scalar_subquery()

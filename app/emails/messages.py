@@ -50,11 +50,18 @@ def email_key(template: str, record: str, user_id: int) -> str:
 def queue_email(template: str, user_id: int, *, record: str, **context: Any) -> bool:
     """Queue `template` for the user, once per `record` (the event's subject: an upgrade,
     an invoice, a ledger row…). Returns whether it was queued now."""
+    return enqueue(*email_job(template, user_id, record=record, **context))
+
+
+def email_job(template: str, user_id: int, *, record: str,
+              **context: Any) -> tuple[str, str, dict[str, Any]]:
+    """The outbox job (kind, key, payload) that sends `template`: `queue_email`'s, for a
+    caller that queues it alongside a change of its own (`outbox.enqueue_after`)."""
     if template not in EMAILS:
         raise ValueError(f"unknown e-mail template {template!r}")
     key = email_key(template, record, user_id)
-    return enqueue("email", key, {"template": template, "user_id": user_id, "key": key,
-                                  "context": context})
+    return "email", key, {"template": template, "user_id": user_id, "key": key,
+                          "context": context}
 
 
 def resend(job_key: str, payload: dict[str, Any], record: str) -> str:

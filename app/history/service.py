@@ -23,7 +23,7 @@ from app.billing.objects import MalformedObject, as_datetime, parse
 from app.extensions import db
 from app.history.models import STATUS_RANK, Invoice
 from app.history.views import InvoiceView, PaidCharge
-from app.outbox.enqueue import enqueue
+from app.outbox.enqueue import enqueue, enqueue_after
 
 log = logging.getLogger("app.history")
 PAID = "invoice-paid"  # the job that completes a paid invoice's row and sends its receipt
@@ -58,7 +58,7 @@ def _new(user_id: int, invoice: InvoiceView) -> Invoice:
     return Invoice(user_id=user_id, stripe_invoice_id=invoice.id, status="draft",
                    currency=invoice.currency, created_at=as_datetime(invoice.created),
                    needs_action=False, amount_due=0, amount_paid=0, amount_refunded=0,
-                   lines=[], tax=0)
+                   lines=[], tax=0, description="", recorded_at=utcnow())
 
 
 def _apply(row: Invoice, invoice: InvoiceView) -> None:
@@ -122,22 +122,29 @@ def record_paid_at_once(invoice: InvoiceView, *, recovered: bool = False,
     if row.status != "paid":
         record_paid(invoice, recovered=recovered)
         return
-    values = {column.key: getattr(row, column.key) for column in _INVOICES.columns
-              if getattr(row, column.key) is not None}  # None: the column's default
-    connection = db.session.connection()
-    if connection.execute(_insert(connection.dialect.name), values).first() is None:
+    values = {name: getattr(row, name) for name in _COLUMNS}
+    insert = _insert(db.session.connection().dialect.name)
+    if row.amount_paid > 0:  # the row and its receipt's job: one statement on PostgreSQL
+        inserted = enqueue_after(insert, values, PAID, f"{PAID}:{invoice.id}",
+                                 {"invoice": invoice.id, "recovered": recovered})
+    else:
+        inserted = db.session.connection().execute(insert, values).first()
+    if inserted is None:
         record_paid(invoice, recovered=recovered)  # we have its row: move it forward
-    elif row.amount_paid > 0:
-        enqueue(PAID, f"{PAID}:{invoice.id}", {"invoice": invoice.id, "recovered": recovered})
 
 
 _INVOICES = typing.cast(sa.Table, Invoice.__table__)
+_COLUMNS = tuple(column.key for column in _INVOICES.columns if column.key != "id")
 
 
 @functools.cache
 def _insert(dialect: str) -> sa.Insert:
+    """A new row from every column's value (`_new` gives each one), unless the invoice has
+    one already."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert(_INVOICES).on_conflict_do_nothing(index_elements=["stripe_invoice_id"])
+    return (insert(_INVOICES)
+            .values({name: sa.bindparam(name, type_=_INVOICES.c[name].type) for name in _COLUMNS})
+            .on_conflict_do_nothing(index_elements=["stripe_invoice_id"])
             .returning(_INVOICES.c.id))
 
 

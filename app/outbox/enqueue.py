@@ -36,6 +36,57 @@ def enqueue(kind: str, key: str, payload: dict[str, Any], *,
     return True
 
 
+Change = sa.Insert | sa.Update
+
+
+def enqueue_after(changes: Change | tuple[Change, ...], params: dict[str, Any], kind: str,
+                  key: str, payload: dict[str, Any]) -> sa.Row[Any] | None:
+    """Make changes and queue the job that follows from them: the first change (an INSERT or
+    UPDATE of one row, RETURNING what the caller needs) decides, the others (independent
+    rows, already locked) are made alongside; `params` binds them all. If the first changed
+    its row, `enqueue`'s job is queued. Its row, or None if it changed nothing (and no job
+    was queued). Changes should be built once: the statement around them is kept.
+
+    On PostgreSQL this is one statement (the changes as data-modifying CTEs, the job's
+    INSERT selecting from the first): one round trip and one statement's overhead instead
+    of one each. SQLite has no round trips to save and runs them in turn."""
+    changes = changes if isinstance(changes, tuple) else (changes,)
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        row = connection.execute(changes[0], params).first()
+        for change in changes[1:]:
+            connection.execute(change, params)
+        if row is not None:
+            enqueue(kind, key, payload)
+        return row
+    now = utcnow()
+    row = connection.execute(_with_job(changes), {
+        **params, "job_kind": kind, "job_key": key, "job_payload": payload,
+        "job_status": JobStatus.PENDING, "job_attempts": 0, "job_run_after": now,
+        "job_created_at": now}).first()
+    if row is not None:
+        if row.job_id is None:
+            log.info("job %s already queued", key)
+        else:
+            log.info("job %s queued as %s (%s)", key, row.job_id, kind)
+    return row
+
+
+@functools.lru_cache(maxsize=32)
+def _with_job(changes: tuple[Change, ...]) -> sa.Select[typing.Any]:
+    """WITH changed AS (first), also_1 AS (…), queued AS (INSERT INTO jobs … SELECT …
+    WHERE EXISTS changed ON CONFLICT (key) DO NOTHING RETURNING id) SELECT changed.*,
+    queued's id. (PostgreSQL runs every data-modifying CTE, referenced or not.)"""
+    table = typing.cast(sa.Table, Job.__table__)
+    changed = changes[0].cte("changed")
+    job = (postgresql.insert(table).from_select(_COLUMNS, sa.select(
+        *(sa.bindparam(f"job_{c}", type_=table.c[c].type) for c in _COLUMNS))
+        .where(sa.exists(changed.select())))
+        .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id).cte("queued"))
+    return sa.select(changed, sa.select(job.c.id).scalar_subquery().label("job_id")).add_cte(
+        *(change.cte(f"also_{n}") for n, change in enumerate(changes[1:], 1)))
+
+
 @functools.cache
 def _insert(dialect: str) -> sa.Insert:
     table = typing.cast(sa.Table, Job.__table__)

@@ -28,10 +28,13 @@ def trial_will_end(event: Event[SubscriptionView]) -> None:
 
 @handles("invoice.paid", view=InvoiceView)
 def invoice_paid(event: Event[InvoiceView]) -> None:
-    # The user's lock first, then the subscription's row (see history.lock_owner); without
-    # loading rows where the case is plain (the invoices of most renewals).
-    owner = history.lock_owner(event.object.customer)
-    recovered = service.record_invoice_paid_at_once(event.object, event_id=event.id)
+    # The user's lock first, then the subscription's row (see history.lock_owner): where
+    # the case is plain (the invoices of most renewals), one statement takes both.
+    recovered, owner = False, service.record_invoice_paid_at_once(event.object,
+                                                                  event_id=event.id)
+    if owner is None:
+        owner = history.lock_owner(event.object.customer)
+        recovered = service.record_invoice_paid(event.object, event_id=event.id)
     history.record_paid_at_once(event.object, recovered=recovered, user_id=owner)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from app import timeline
-from app.auth.locks import lock_user
+from app.auth.locks import lock_user, locking
 from app.auth.models import User, utcnow
 from app.billing import gateway
 from app.billing.errors import BillingError
@@ -242,29 +242,37 @@ def _subscription_and_referral(invoice: InvoiceView) -> tuple[Subscription | Non
 @functools.cache
 def _paid_at_once() -> sa.Update:
     table = typing.cast(sa.Table, Subscription.__table__)
+    owner = sa.select(BillingInfo.user_id).where(
+        BillingInfo.stripe_customer_id == sa.bindparam("customer")).scalar_subquery()
     return (sa.update(table).where(
         table.c.stripe_subscription_id == sa.bindparam("subscription"),
         table.c.stripe_customer_id == sa.bindparam("customer"),
-        table.c.payment_failed_at.is_(None))
+        table.c.payment_failed_at.is_(None),
+        # The customer's user is locked before the row is (the sub-select runs first).
+        table.c.user_id == locking(owner))
         .values(latest_invoice_id=sa.bindparam("invoice"), updated_at=sa.bindparam("now"))
         .returning(table.c.user_id, was_referred(table.c.user_id).label("referred")))
 
 
-def record_invoice_paid_at_once(invoice: InvoiceView, *, event_id: str | None = None) -> bool:
-    """`record_invoice_paid` for a webhook, without loading the row: an invoice of a
-    subscription in good standing (the common case) is one conditional update, which
-    locks the row on PostgreSQL; anything else (a failure streak it may end, a row not
-    known yet, another customer's) goes through `record_invoice_paid`."""
-    if invoice.subscription_id:
-        found = db.session.connection().execute(_paid_at_once(), {
-            "subscription": invoice.subscription_id, "customer": invoice.customer,
-            "invoice": invoice.id, "now": utcnow()}).first()
-        if found is not None:
-            _convert_referral(invoice, found.user_id, found.referred)
-            log.info("invoice %s paid for subscription %s (event %s)", invoice.id,
-                     invoice.subscription_id, event_id)
-            return False
-    return record_invoice_paid(invoice, event_id=event_id)
+def record_invoice_paid_at_once(invoice: InvoiceView, *, event_id: str | None = None
+                                ) -> int | None:
+    """`record_invoice_paid` for a webhook's plain case, an invoice of a subscription in
+    good standing (most renewals), without loading a row: one conditional update that
+    locks the customer's user and then the subscription's row, the order every verb takes
+    them in (see `history.lock_owner`). The user's id if it applied; None if the case is
+    not plain (a failure streak it may end, a row not known yet, another customer's), with
+    nothing done: the caller takes the user's lock and goes through `record_invoice_paid`."""
+    if not invoice.subscription_id:
+        return None
+    found = db.session.connection().execute(_paid_at_once(), {
+        "subscription": invoice.subscription_id, "customer": invoice.customer,
+        "invoice": invoice.id, "now": utcnow()}).first()
+    if found is None:
+        return None
+    _convert_referral(invoice, found.user_id, found.referred)
+    log.info("invoice %s paid for subscription %s (event %s)", invoice.id,
+             invoice.subscription_id, event_id)
+    return typing.cast(int, found.user_id)
 
 
 def _convert_referral(invoice: InvoiceView, user_id: int, referred: bool) -> None:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from app.auth.models import User, utcnow
 from app.extensions import db
+from app.outbox.enqueue import enqueue_after
 from app.referrals.credit import was_referred
 from app.upgrades import service
 from app.upgrades.models import TRANSITIONS, UpgradeStatus, UserUpgrade
@@ -53,7 +54,8 @@ def _complete() -> sa.Update:
     return (sa.update(_UPGRADES).where(_UPGRADES.c.id == sa.bindparam("upgrade"))
             .values(status=S.COMPLETE, completed_at=sa.bindparam("now"),
                     updated_at=sa.bindparam("now"), level_before=sa.bindparam("before"),
-                    stripe_payment_intent_id=sa.bindparam("payment")))
+                    stripe_payment_intent_id=sa.bindparam("payment"))
+            .returning(_UPGRADES.c.id))
 
 
 @functools.cache
@@ -79,18 +81,21 @@ def _complete_at_once(session: CheckoutSessionView, event_id: str | None) -> boo
             or row.stripe_payment_intent_id not in (None, payment):
         return False  # the whole way refuses it, or warns, in its words
     now, target = utcnow(), row.type.target
-    connection.execute(_complete(), {"upgrade": row.id, "now": now, "before": row.level,
-                                     "payment": row.stripe_payment_intent_id or payment})
+    raising = row.level < target
+    # The upgrade complete, the level raised and the receipt queued: one statement on
+    # PostgreSQL (both rows are locked already).
+    enqueue_after((_complete(), _raise()) if raising else _complete(), {
+        "upgrade": row.id, "now": now, "before": row.level,
+        "payment": row.stripe_payment_intent_id or payment, "user": row.recipient_id,
+        "target": target}, *service.receipt_job(row.id, row.purchaser_id, row.type, row.amount,
+                                                row.currency, now, gift_to=None))
     log.info("upgrade %s: %s -> %s (event %s)", row.id, row.status.value, S.COMPLETE.value,
              event_id or "-")
-    if row.level < target:
-        connection.execute(_raise(), {"user": row.recipient_id, "target": target})
+    if raising:
         log.info("upgrade %s: user %s level %s -> %s", row.id, row.recipient_id,
                  row.level.value, target.value)
     else:
         log.warning("upgrade %s: complete, but user %s is already %s; level unchanged. "
                     "Consider `flask billing refund-upgrade %s`.", row.id, row.recipient_id,
                     row.level.value, row.id)
-    service.queue_receipt(row.id, row.purchaser_id, row.type, row.amount, row.currency, now,
-                          gift_to=None)
     return True

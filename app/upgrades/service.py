@@ -336,11 +336,19 @@ def _send_receipts(upgrade: UserUpgrade, recipient: User) -> None:
 def queue_receipt(upgrade_id: int, purchaser_id: int, upgrade_type: UpgradeType, amount: int,
                   currency: str, paid_at: datetime | None, *, gift_to: str | None) -> None:
     """The purchaser's receipt e-mail, once per upgrade."""
-    from app.emails.messages import iso, queue_email
+    enqueue(*receipt_job(upgrade_id, purchaser_id, upgrade_type, amount, currency, paid_at,
+                         gift_to=gift_to))
 
-    queue_email("upgrade_receipt", purchaser_id, record=f"upgrade-{upgrade_id}",
-                item=f"{upgrade_type.label} upgrade", amount=amount, currency=currency,
-                paid_at=iso(paid_at), upgrade_id=upgrade_id, gift_to=gift_to)
+
+def receipt_job(upgrade_id: int, purchaser_id: int, upgrade_type: UpgradeType, amount: int,
+                currency: str, paid_at: datetime | None, *,
+                gift_to: str | None) -> tuple[str, str, dict[str, Any]]:
+    """The outbox job (kind, key, payload) of `queue_receipt`."""
+    from app.emails.messages import email_job, iso
+
+    return email_job("upgrade_receipt", purchaser_id, record=f"upgrade-{upgrade_id}",
+                     item=f"{upgrade_type.label} upgrade", amount=amount, currency=currency,
+                     paid_at=iso(paid_at), upgrade_id=upgrade_id, gift_to=gift_to)
 
 
 def level_after_refund(upgrade: UserUpgrade, recipient: User) -> Level:
