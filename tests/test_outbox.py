@@ -3,6 +3,7 @@ the worker claims it, runs it, and records done, a retry with backoff, or a fail
 operator must see; e-mail jobs go out over real SMTP."""
 
 import hashlib
+import typing
 from datetime import timedelta
 
 import pytest
@@ -112,6 +113,37 @@ def test_a_job_exists_only_if_the_callers_transaction_commits(app):
     # The key is free again: the rolled-back insert reserved nothing.
     assert queue(app, "test-outbox-echo", "echo:ann", {"n": 2}) is True
     assert the_job(app).payload == {"n": 2}
+
+
+def test_enqueue_after_queues_the_job_only_with_the_change_it_follows(app, make_user):
+    """One statement on PostgreSQL, two on SQLite; the same answers on both."""
+    from app.auth.models import Level
+    from app.outbox.enqueue import enqueue_after
+
+    ann = make_user("ann")
+    users = typing.cast(sa.Table, User.__table__)
+    rename = (sa.update(users).where(users.c.id == sa.bindparam("user"))
+              .values(username=sa.bindparam("name")).returning(users.c.id))
+    raise_level = (sa.update(users).where(users.c.id == sa.bindparam("other"))
+                   .values(level=sa.bindparam("target")))
+    bob = make_user("bob")
+    with app.app_context():
+        changed = enqueue_after((rename, raise_level), {
+            "user": ann.id, "name": "ann2", "other": bob.id, "target": Level.GOLD},
+            "test-outbox-echo", "echo:ann", {"n": 1})
+        assert changed is not None and changed.id == ann.id
+        # The change made, the job already there: the row, and no second job.
+        again = enqueue_after(rename, {"user": ann.id, "name": "ann3"}, "test-outbox-echo",
+                              "echo:ann", {"n": 2})
+        assert again is not None and again.id == ann.id
+        # Nothing changed: no row, and no job.
+        assert enqueue_after(rename, {"user": 10**6, "name": "nobody"}, "test-outbox-echo",
+                             "echo:nobody", {"n": 3}) is None
+        db.session.commit()
+    with app.app_context():
+        assert db.session.get(User, ann.id).username == "ann3"
+        assert db.session.get(User, bob.id).level is Level.GOLD  # the other change, made too
+    assert [(row.key, row.payload) for row in jobs(app)] == [("echo:ann", {"n": 1})]
 
 
 # --- running them ----------------------------------------------------------------------

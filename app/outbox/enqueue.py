@@ -45,7 +45,9 @@ def enqueue_after(changes: Change | tuple[Change, ...], params: dict[str, Any], 
     UPDATE of one row, RETURNING what the caller needs) decides, the others (independent
     rows, already locked) are made alongside; `params` binds them all. If the first changed
     its row, `enqueue`'s job is queued. Its row, or None if it changed nothing (and no job
-    was queued). Changes should be built once: the statement around them is kept.
+    was queued). Changes should be built once: the statement around them is kept. Name
+    their parameters apart from the changed tables' columns, unless one is that column's
+    own value: SQLAlchemy sets a column from a parameter that bears its name.
 
     On PostgreSQL this is one statement (the changes as data-modifying CTEs, the job's
     INSERT selecting from the first): one round trip and one statement's overhead instead
