@@ -51,6 +51,11 @@ class Chart:
         return f"{value:,}" + (f" {self.unit}" if self.unit else "")
 
     @property
+    def empty(self) -> bool:
+        """Nothing happened and nothing was there, on any day: the page says so."""
+        return not any(v for s in self.series for v in s.values)
+
+    @property
     def top(self) -> int:
         """The top of the scale: the largest value rounded up to 1, 2 or 5 × 10ⁿ."""
         largest = max((v for s in self.series for v in s.values), default=0)

@@ -13,9 +13,23 @@ from app.billing.errors import BillingError, StripeUnavailable
 from app.billing.objects import MalformedObject
 from app.extensions import db
 from app.reconcile.apply import apply_each, plan
-from app.reconcile.drift import Difference, find_differences
+from app.reconcile.drift import Difference, Kind, find_differences
 
 log = logging.getLogger("app.admin")
+
+# What the page calls each kind of difference (the CLI prints the kind's value).
+NAMES = {Kind.STATUS: "Subscription status", Kind.PERIOD: "Subscription period",
+         Kind.PRICE: "Subscription price", Kind.CANCEL_AT_PERIOD_END: "Cancel at period end",
+         Kind.CARD: "Card details", Kind.DEFAULT_CARD: "Default card"}
+
+
+def difference_name(d: Difference) -> str:
+    """The difference in a few words: 'Customer only at Stripe', 'Subscription period'."""
+    if d.kind is Kind.MISSING:
+        return f"{d.thing.value.capitalize()} only at Stripe"
+    if d.kind is Kind.EXTRA:
+        return f"{d.thing.value.capitalize()} only here"
+    return NAMES[d.kind]
 
 
 def _report() -> tuple[list[Difference] | None, str | None]:
@@ -37,7 +51,7 @@ def drift() -> str:
     differences, problem = _report()
     applicable = {d.object_id for d in plan(differences)} if differences else set()
     return render_template("admin/drift.html", differences=differences, problem=problem,
-                           applicable=applicable)
+                           applicable=applicable, name=difference_name)
 
 
 @bp.post("/drift/apply")

@@ -1,5 +1,7 @@
 """The overview: the business over the last 90 days, a chart and its table per figure."""
 
+from datetime import timedelta
+
 from flask import current_app, render_template
 
 from app.admin import bp
@@ -12,7 +14,6 @@ def overview_page() -> str:
     figures = overview()
     return render_template("admin/overview.html", charts=charts(figures), days=figures.days,
                            window=WINDOW_DAYS)
-
 
 
 def charts(o: Overview) -> list[Chart]:
@@ -47,10 +48,12 @@ def charts(o: Overview) -> list[Chart]:
     ended = Chart("cancellations", "Cancellations and churn", DEFINITIONS["cancellations"],
                   days, [Series("Paying", o.cancellations_paying),
                          Series("Trial or unpaid", o.cancellations_other)])
-    churn = (f"churn {o.churn:.1%} of {o.subscribers_before:,} subscribers"
-             if o.churn is not None else "no subscribers before the window, so no churn rate")
+    eve = days[0] - timedelta(days=1)
+    churn = (f": churn of {o.churn:.1%} on the {o.subscribers_before:,} subscribers of "
+             f"{eve.strftime('%-d %b')}" if o.churn is not None
+             else "; no subscribers before the window, so no churn rate")
     ended.headline = (f"{ended.total(0) + ended.total(1):,} ended in {WINDOW_DAYS} days, "
-                      f"{ended.total(0):,} of them paying; {churn}.")
+                      f"{ended.total(0):,} of them paying{churn}.")
     result.append(ended)
 
     def past_due(currency: str, title: str) -> Chart:
