@@ -23,6 +23,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench.admin_rows import Batch
+
 DAY = timedelta(days=1)
 CHUNK = 5_000
 
@@ -31,45 +33,24 @@ def seed(n: int, now: datetime, first_id: int = 1) -> None:
     """Insert `n` customers in bulk (in an app context; committed): a mix of monthly,
     annual, trialing, past-due and cancelled subscribers with their invoices, every fifth
     with an upgrade, every fourth referred (half of them converted, with credit)."""
-    from app.extensions import db
-    from app.history.models import Invoice
-    from app.referrals.models import CreditEntry, Referral
-    from app.subscriptions.models import Subscription
-    from app.upgrades.models import UserUpgrade
-
-    tables: dict[Any, list[dict[str, Any]]] = {
-        t: [] for t in (Subscription.__table__, Invoice.__table__, UserUpgrade.__table__,
-                        Referral.__table__, CreditEntry.__table__)}
-    users: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        if users:
-            db.session.execute(sa.insert(db.metadata.tables["users"]), users)
-            users.clear()
-        for table, rows in tables.items():
-            if rows:
-                db.session.execute(sa.insert(table), rows)
-                rows.clear()
-
+    batch = Batch(CHUNK)
     for uid in range(first_id, first_id + n):
         start = now - (uid % 120) * DAY - timedelta(hours=uid % 24)
-        users.append({"id": uid, "email": f"c{uid}@example.com", "username": f"c{uid}",
-                      "password_hash": "x", "level": "member", "is_admin": False,
-                      "created_at": start, "referral_code": f"r{uid}", "session_token": "t",
-                      "credit_until": None})
+        batch.add("users", id=uid, email=f"c{uid}@example.com", username=f"c{uid}",
+                  created_at=start, referral_code=f"r{uid}")
         kind = uid % 10
         interval, amount = ("year", 12000) if kind == 6 else ("month", 1000)
         status = {7: "trialing", 8: "past_due", 9: "canceled"}.get(kind, "active")
         sid = f"sub_{uid}"
-        tables[Subscription.__table__].append({
-            "user_id": uid, "stripe_subscription_id": sid, "stripe_customer_id": f"cus_{uid}",
-            "status": status, "stripe_item_id": f"si_{uid}", "stripe_price_id": "price",
-            "interval": interval, "amount": amount, "currency": "gbp",
-            "current_period_start": start, "current_period_end": start + 30 * DAY,
-            "trial_start": start if kind == 7 else None,
-            "trial_end": start + 14 * DAY if kind == 7 else None,
-            "ended_at": start + 40 * DAY if kind == 9 and start + 40 * DAY < now else None,
-            "credit_days": 0, "snapshot_at": now, "created_at": start})
+        batch.add("subscriptions",
+                  user_id=uid, stripe_subscription_id=sid, stripe_customer_id=f"cus_{uid}",
+                  status=status, stripe_item_id=f"si_{uid}", interval=interval, amount=amount,
+                  currency="gbp", current_period_start=start,
+                  current_period_end=start + 30 * DAY,
+                  trial_start=start if kind == 7 else None,
+                  trial_end=start + 14 * DAY if kind == 7 else None,
+                  ended_at=start + 40 * DAY if kind == 9 and start + 40 * DAY < now else None,
+                  snapshot_at=now, created_at=start)
         periods = 1 if kind in (6, 7) else 4
         for p in range(periods):
             begins = start + p * 30 * DAY
@@ -78,35 +59,29 @@ def seed(n: int, now: datetime, first_id: int = 1) -> None:
             ends = begins + (365 if kind == 6 else 14 if kind == 7 else 30) * DAY
             failing = kind == 8 and p == periods - 1
             paid = 0 if kind == 7 else amount
-            tables[Invoice.__table__].append({
-                "user_id": uid, "stripe_invoice_id": f"in_{uid}_{p}", "stripe_subscription_id": sid,
-                "status": "open" if failing else "paid", "currency": "gbp",
-                "period_start": begins, "period_end": ends, "created_at": begins,
-                "amount_due": amount, "amount_paid": 0 if failing else paid,
-                "amount_refunded": amount if uid % 97 == 0 and not failing else 0,
-                "refunded_at": begins + DAY if uid % 97 == 0 and not failing else None,
-                "paid_at": None if failing else begins,
-                "failed_at": begins + DAY if failing or uid % 13 == 0 else None,
-                "lines": [], "tax": 0, "needs_action": False, "description": ""})
+            refunded = uid % 97 == 0 and not failing
+            batch.add("invoices",
+                      user_id=uid, stripe_invoice_id=f"in_{uid}_{p}", stripe_subscription_id=sid,
+                      status="open" if failing else "paid", currency="gbp",
+                      period_start=begins, period_end=ends, created_at=begins,
+                      amount_due=amount, amount_paid=0 if failing else paid,
+                      amount_refunded=amount if refunded else 0,
+                      refunded_at=begins + DAY if refunded else None,
+                      paid_at=None if failing else begins,
+                      failed_at=begins + DAY if failing or uid % 13 == 0 else None)
         if uid % 5 == 0:
-            tables[UserUpgrade.__table__].append({
-                "purchaser_id": uid, "recipient_id": uid, "type": "gold", "status": "complete",
-                "amount": 2500, "currency": "gbp", "level_before": "member",
-                "completed_at": start, "created_at": start, "updated_at": start})
+            batch.add("user_upgrades", purchaser_id=uid, recipient_id=uid, amount=2500,
+                      currency="gbp", completed_at=start, created_at=start, updated_at=start)
         if uid % 4 == 0 and uid > first_id:
             converted = start + DAY if uid % 8 == 0 else None
-            tables[Referral.__table__].append({
-                "id": uid, "referrer_id": uid - 1, "referred_id": uid, "created_at": start,
-                "converted_at": converted, "conversions": 1 if converted else 0})
+            batch.add("referrals", id=uid, referrer_id=uid - 1, referred_id=uid,
+                      created_at=start, converted_at=converted,
+                      conversions=1 if converted else 0)
             if converted:
                 for who, reason in ((uid - 1, "referral_given"), (uid, "referral_received")):
-                    tables[CreditEntry.__table__].append({
-                        "user_id": who, "days": 30, "reason": reason, "referral_id": uid,
-                        "conversion": 1, "created_at": converted})
-        if len(users) >= CHUNK:
-            flush()
-    flush()
-    db.session.commit()
+                    batch.add("credit_entries", user_id=who, days=30, reason=reason,
+                              referral_id=uid, conversion=1, created_at=converted)
+    batch.commit()
 
 
 @contextlib.contextmanager

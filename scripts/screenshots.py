@@ -6,11 +6,14 @@ the emulator. Debian's Chromium, through Playwright, then does what people do: M
 up, subscribes monthly on the emulator's hosted Checkout and saves a second card; Sam signs
 up and buys Gold; Ada subscribes, switches to annual and fills in her billing details, for
 her billing history and a receipt (the worker runs in-process, e-mails kept in memory).
-Grace, an admin, then walks the console: a failed job, a failed event and a difference from
-Stripe are put in place first; she refunds Sam's Gold (a wrong password first) and grants
-Ada credit, so the audit log has entries. Pages are shot at 1280 px, and a few (every
-console page) at 390 px. Nothing but the PNGs is
-kept; run it again whenever the pages change.
+Grace, an admin, then walks the console. An operator's day is put in place first (rows
+from bench/admin_health.py: 24 hours of webhook events, a few failed with long reasons; an
+outbox with due, leased and failed jobs) and differences from Stripe of several kinds. She
+refunds Sam's Gold (a wrong password first) and grants Ada credit, so the audit log has
+entries. Last, before she opens the overview, a few hundred customers' 90 days are written
+(bench/admin_history.py) so that every chart has a shape; they come after the drift report
+because Stripe has never heard of them. Pages are shot at 1280 px, and a few (every console
+page) at 390 px. Nothing but the PNGs is kept; run it again whenever the pages change.
 """
 
 import argparse
@@ -36,6 +39,10 @@ from app.extensions import db
 from stripe_emulator import EmulatorServer
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # bench/, which is not installed
+
+from bench import admin_health, admin_history  # noqa: E402
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -213,13 +220,18 @@ def upgrade_buyer(page: Page, url: str, emulator_url: str, camera: Camera) -> No
 
 
 def troubles(app: Flask) -> None:
-    """What an operator's week holds besides: a receipt the mail server refused, an event
-    whose handler failed, and Maya's period end changed here (a difference from Stripe)."""
+    """What an operator's week holds besides: a receipt the mail server refused and an event
+    whose handler failed among a day of others (bench/admin_health.py), and differences from
+    Stripe, as withheld or corrupted events leave them: Maya's renewal (her status and
+    period) and her card's new expiry never arrived, a customer made for Grace at Stripe
+    was never recorded, and a subscription of hers here is unknown to Stripe."""
     import sqlalchemy as sa
 
     from app.auth.models import User, utcnow
+    from app.billing import gateway
+    from app.billing.models import BillingInfo, PaymentMethod
     from app.outbox.models import Job, JobStatus
-    from app.subscriptions.models import Subscription
+    from app.subscriptions.models import Subscription, SubscriptionStatus
     from app.webhooks.models import StripeEvent
 
     with app.app_context():
@@ -237,14 +249,44 @@ def troubles(app: Flask) -> None:
         sub = db.session.scalar(sa.select(Subscription).where(Subscription.user_id == maya))
         if sub is not None:
             sub.current_period_end -= timedelta(days=3)
+            sub.status = SubscriptionStatus.PAST_DUE
+        card = db.session.scalar(sa.select(PaymentMethod).join(BillingInfo)
+                                 .where(BillingInfo.user_id == maya)
+                                 .order_by(PaymentMethod.priority.desc()).limit(1))
+        if card is not None:
+            card.exp_month, card.exp_year = 9, card.exp_year - 3
         db.session.execute(sa.update(User).where(User.username == "grace").values(is_admin=True))
+        grace = db.session.scalar(sa.select(User).where(User.username == "grace"))
+        assert grace is not None
+        customer = gateway.create_customer(grace.email, grace.id, "screenshots-grace")
+        now = utcnow()
+        db.session.add(Subscription(
+            user_id=grace.id, stripe_subscription_id="sub_1QhX4nKd8vR2pLm0Tz7yWc3e",
+            stripe_customer_id=customer.id, status=SubscriptionStatus.ACTIVE,
+            stripe_item_id="si_1QhX4nKd8vR2pLm0Qd5sNa1b", stripe_price_id="price_retired_2025",
+            interval="month", amount=700, currency="gbp", current_period_start=now,
+            current_period_end=now + timedelta(days=30), snapshot_at=now))
         db.session.commit()
+        admin_health.events(now)
+        admin_health.jobs(now)
+
+
+def past_90_days(app: Flask) -> None:
+    """A few hundred customers' last 90 days, so the overview's charts have a shape."""
+    import sqlalchemy as sa
+
+    from app.auth.models import User, utcnow
+
+    with app.app_context():
+        after = db.session.scalar(sa.select(sa.func.max(User.id))) or 0
+        admin_history.history(360, utcnow(), first_id=after + 1)
+        db.session.remove()
 
 
 def operator(page: Page, url: str, emulator_url: str, camera: Camera, app: Flask) -> None:
-    """Grace, an admin: every console page, with a failed job, a failed event and a
-    difference from Stripe; Sam's Gold refunded (a wrong password first) and Ada granted
-    credit, so the audit log has entries and the overview a refund and credit."""
+    """Grace, an admin: every console page, with a day of events and jobs, some failed, and
+    differences from Stripe; Sam's Gold refunded (a wrong password first) and Ada granted
+    credit, so the audit log has entries; then 90 days of customers for the overview."""
     sign_up(page, url, "grace")
     troubles(app)
     for path, name in (("/admin/webhooks", "admin-webhooks"), ("/admin/outbox", "admin-outbox"),
@@ -279,7 +321,8 @@ def operator(page: Page, url: str, emulator_url: str, camera: Camera, app: Flask
     camera.shoot(page, "admin-customer", phone=True)
     page.goto(url + "/admin/audit")
     camera.shoot(page, "admin-audit", phone=True)
-    page.goto(url + "/admin")  # last: the refund and the credit are in its charts
+    past_90_days(app)
+    page.goto(url + "/admin")  # last: the refund, the credit and the 90 days in its charts
     expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
     camera.shoot(page, "admin-overview", phone=True)
 
