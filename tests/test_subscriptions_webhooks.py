@@ -153,3 +153,51 @@ def test_invoice_paid_ends_the_failure_streak(app, send, alice):
     paid = {**failing, "status": "paid", "amount_paid": failing["amount_due"]}
     send(event("invoice.paid", paid, created=t + 6))
     assert subscription_row(app, sub_id).payment_failed_at is None
+
+
+@pytest.mark.parametrize("invoice_row_first", [False, True])
+def test_a_renewal_paid_in_one_statement_does_what_the_steps_do(
+        app, send, make_user, monkeypatch, invoice_row_first):
+    """On PostgreSQL a plain renewal is one statement (app/subscriptions/renewal.py); the
+    handler's steps stay the definition (and are all SQLite has). Both, side by side, leave
+    the same rows, the same job and the same log of what changed; the second delivery of
+    each changes nothing. With `invoice_row_first` the invoice's row exists already (its
+    `invoice.finalized` came first)."""
+    from app.history.models import Invoice
+    from app.outbox.models import Job
+    from app.subscriptions import renewal
+
+    def deliver(steps: bool) -> tuple:
+        user = make_user()
+        customer = with_customer(app, user)
+        sub_id, t = new_id("sub"), int(time.time())
+        send(event("customer.subscription.created", subscription(sub_id, customer, start=t),
+                   created=t))
+        bill = invoice(sub_id, customer, status="open", created=t + 5)
+        if invoice_row_first:
+            send(event("invoice.finalized", bill, created=t + 5))
+        paid = {**bill, "status": "paid", "amount_paid": bill["amount_due"]}
+        with monkeypatch.context() as patch:
+            original = renewal.record_at_once
+            patch.setattr(renewal, "record_at_once", lambda *a, **k: False if steps else
+                          applied.append(original(*a, **k)) or applied[-1])
+            send(event("invoice.paid", paid, created=t + 6))
+            send(event("invoice.paid", paid, created=t + 6))  # a redelivery: nothing more
+        with app.app_context():
+            row = db.session.query(Invoice).filter_by(stripe_invoice_id=bill["id"]).one()
+            jobs = db.session.query(Job).filter(Job.key.contains(bill["id"])).all()
+            sub = subscription_row(app, sub_id)
+            return ((sub.latest_invoice_id == bill["id"], sub.status, sub.payment_failed_at),
+                    (row.user_id == user.id, row.status, row.amount_paid, row.currency,
+                     row.lines, row.period_start, row.period_end, row.description,
+                     row.billing_reason, row.needs_action),
+                    [(job.kind, job.payload == {"invoice": bill["id"], "recovered": False})
+                     for job in jobs])
+
+    applied: list[bool] = []
+    one_statement, steps = deliver(steps=False), deliver(steps=True)
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    assert applied[:1] == [postgres]  # the one statement applied, where there is one
+    assert one_statement == steps
+    assert steps[0][0] and steps[1][0] and steps[2] == [("invoice-paid", True)]

@@ -54,7 +54,7 @@ def record(invoice: InvoiceView) -> Invoice | None:
     return row
 
 
-def _new(user_id: int, invoice: InvoiceView) -> Invoice:
+def _new(user_id: int | None, invoice: InvoiceView) -> Invoice:
     return Invoice(user_id=user_id, stripe_invoice_id=invoice.id, status="draft",
                    currency=invoice.currency, created_at=as_datetime(invoice.created),
                    needs_action=False, amount_due=0, amount_paid=0, amount_refunded=0,
@@ -96,7 +96,7 @@ def record_paid(invoice: InvoiceView, *, recovered: bool = False) -> Invoice | N
     the subscription was past due until now."""
     row = record(invoice)
     if row is not None and row.status == "paid" and row.amount_paid > 0:
-        enqueue(PAID, f"{PAID}:{invoice.id}", {"invoice": invoice.id, "recovered": recovered})
+        enqueue(*receipt_job(invoice.id, recovered))
     return row
 
 
@@ -117,35 +117,62 @@ def record_paid_at_once(invoice: InvoiceView, *, recovered: bool = False,
     locked already (`lock_owner`)."""
     if user_id is None:
         return  # not our customer's
-    row = _new(user_id, invoice)
-    _apply(row, invoice)
-    if row.status != "paid":
+    values = paid_row(invoice, user_id)
+    if values is None:
         record_paid(invoice, recovered=recovered)
         return
-    values = {name: getattr(row, name) for name in _COLUMNS}
     insert = _insert(db.session.connection().dialect.name)
-    if row.amount_paid > 0:  # the row and its receipt's job: one statement on PostgreSQL
-        inserted = enqueue_after(insert, values, PAID, f"{PAID}:{invoice.id}",
-                                 {"invoice": invoice.id, "recovered": recovered})
+    if values["row_amount_paid"] > 0:  # with its receipt's job: one statement on PostgreSQL
+        inserted = enqueue_after(insert, values, *receipt_job(invoice.id, recovered))
     else:
         inserted = db.session.connection().execute(insert, values).first()
     if inserted is None:
         record_paid(invoice, recovered=recovered)  # we have its row: move it forward
 
 
+def paid_row(invoice: InvoiceView, user_id: int | None = None) -> dict[str, typing.Any] | None:
+    """The values `record` gives a new row for a paid snapshot, as `row_<column>`
+    parameters of `_insert` or `insert_for`; None if the snapshot is not paid."""
+    row = _new(user_id, invoice)
+    _apply(row, invoice)
+    if row.status != "paid":
+        return None
+    return {f"row_{name}": getattr(row, name) for name in _COLUMNS}
+
+
+def receipt_job(invoice_id: str, recovered: bool) -> tuple[str, str, dict[str, typing.Any]]:
+    """The job (kind, key, payload) that completes a paid invoice's row and sends its
+    receipt, once per invoice. `recovered`: the subscription was past due until now."""
+    return PAID, f"{PAID}:{invoice_id}", {"invoice": invoice_id, "recovered": recovered}
+
+
 _INVOICES = typing.cast(sa.Table, Invoice.__table__)
 _COLUMNS = tuple(column.key for column in _INVOICES.columns if column.key != "id")
 
 
+def _bind(name: str) -> sa.BindParameter[typing.Any]:
+    # Named apart from the columns: SQLAlchemy would set any column of a table a statement
+    # changes from a parameter bearing its name (a subscription's `status`, say).
+    return sa.bindparam(f"row_{name}", type_=_INVOICES.c[name].type)
+
+
 @functools.cache
 def _insert(dialect: str) -> sa.Insert:
-    """A new row from every column's value (`_new` gives each one), unless the invoice has
-    one already."""
+    """A new row from `paid_row`'s values, unless the invoice has one already."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert(_INVOICES)
-            .values({name: sa.bindparam(name, type_=_INVOICES.c[name].type) for name in _COLUMNS})
+    return (insert(_INVOICES).values({name: _bind(name) for name in _COLUMNS})
             .on_conflict_do_nothing(index_elements=["stripe_invoice_id"])
             .returning(_INVOICES.c.id))
+
+
+def insert_for(owner: sa.CTE) -> sa.Insert:
+    """PostgreSQL: `_insert` for the user of `owner`'s row (its `user_id`), selected from
+    it, so a statement that changes that row adds the invoice's row only if it did."""
+    columns = [name for name in _COLUMNS if name != "user_id"]
+    return (postgresql.insert(_INVOICES).from_select(
+        ["user_id", *columns], sa.select(owner.c.user_id, *(_bind(name) for name in columns)))
+        .on_conflict_do_nothing(index_elements=["stripe_invoice_id"])
+        .returning(_INVOICES.c.id))
 
 
 def complete_payment(row: Invoice) -> None:

@@ -61,30 +61,46 @@ def enqueue_after(changes: Change | tuple[Change, ...], params: dict[str, Any], 
         if row is not None:
             enqueue(kind, key, payload)
         return row
-    now = utcnow()
-    row = connection.execute(_with_job(changes), {
-        **params, "job_kind": kind, "job_key": key, "job_payload": payload,
-        "job_status": JobStatus.PENDING, "job_attempts": 0, "job_run_after": now,
-        "job_created_at": now}).first()
+    row = connection.execute(_with_job(changes), {**params, **job_params(kind, key, payload)}
+                             ).first()
     if row is not None:
-        if row.job_id is None:
-            log.info("job %s already queued", key)
-        else:
-            log.info("job %s queued as %s (%s)", key, row.job_id, kind)
+        log_queued(key, kind, row.job_id)
     return row
+
+
+def job_params(kind: str, key: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of `job_after`'s job."""
+    now = utcnow()
+    return {"job_kind": kind, "job_key": key, "job_payload": payload,
+            "job_status": JobStatus.PENDING, "job_attempts": 0, "job_run_after": now,
+            "job_created_at": now}
+
+
+def job_after(changed: sa.CTE) -> sa.CTE:
+    """PostgreSQL: the job (`job_params`) as a data-modifying CTE of the statement that
+    makes a change, queued only if `changed` has a row (and no job has its key): INSERT
+    INTO jobs … SELECT … WHERE EXISTS (changed) ON CONFLICT (key) DO NOTHING RETURNING id."""
+    table = typing.cast(sa.Table, Job.__table__)
+    return (postgresql.insert(table).from_select(_COLUMNS, sa.select(
+        *(sa.bindparam(f"job_{c}", type_=table.c[c].type) for c in _COLUMNS))
+        .where(sa.exists(changed.select())))
+        .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id).cte("queued"))
+
+
+def log_queued(key: str, kind: str, job_id: int | None) -> None:
+    """What `enqueue` logs, for a job queued by `job_after` (None: it was queued before)."""
+    if job_id is None:
+        log.info("job %s already queued", key)
+    else:
+        log.info("job %s queued as %s (%s)", key, job_id, kind)
 
 
 @functools.lru_cache(maxsize=32)
 def _with_job(changes: tuple[Change, ...]) -> sa.Select[typing.Any]:
-    """WITH changed AS (first), also_1 AS (…), queued AS (INSERT INTO jobs … SELECT …
-    WHERE EXISTS changed ON CONFLICT (key) DO NOTHING RETURNING id) SELECT changed.*,
+    """WITH changed AS (first), also_1 AS (…), queued AS (`job_after`) SELECT changed.*,
     queued's id. (PostgreSQL runs every data-modifying CTE, referenced or not.)"""
-    table = typing.cast(sa.Table, Job.__table__)
     changed = changes[0].cte("changed")
-    job = (postgresql.insert(table).from_select(_COLUMNS, sa.select(
-        *(sa.bindparam(f"job_{c}", type_=table.c[c].type) for c in _COLUMNS))
-        .where(sa.exists(changed.select())))
-        .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id).cte("queued"))
+    job = job_after(changed)
     return sa.select(changed, sa.select(job.c.id).scalar_subquery().label("job_id")).add_cte(
         *(change.cte(f"also_{n}") for n, change in enumerate(changes[1:], 1)))
 

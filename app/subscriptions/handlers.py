@@ -3,7 +3,7 @@ service with the event's time (the order of snapshots is decided there)."""
 
 from app.history import service as history
 from app.history.views import InvoiceView
-from app.subscriptions import service
+from app.subscriptions import renewal, service
 from app.subscriptions.views import SubscriptionCheckoutView, SubscriptionView
 from app.webhooks.registry import Event, handles
 
@@ -28,6 +28,8 @@ def trial_will_end(event: Event[SubscriptionView]) -> None:
 
 @handles("invoice.paid", view=InvoiceView)
 def invoice_paid(event: Event[InvoiceView]) -> None:
+    if renewal.record_at_once(event.object, event_id=event.id):  # PostgreSQL, plain case
+        return
     # The user's lock first, then the subscription's row (see history.lock_owner): where
     # the case is plain (the invoices of most renewals), one statement takes both.
     recovered, owner = False, service.record_invoice_paid_at_once(event.object,
