@@ -28,10 +28,11 @@ def trial_will_end(event: Event[SubscriptionView]) -> None:
 
 @handles("invoice.paid", view=InvoiceView)
 def invoice_paid(event: Event[InvoiceView]) -> None:
-    if renewal.record_at_once(event.object, event_id=event.id):  # PostgreSQL, plain case
+    # A renewal in good standing (most invoices) is one statement on PostgreSQL; else in
+    # steps, each taking the customer's user's lock before the subscription's row (see
+    # history.lock_owner): the plain case without loading rows, then the whole way.
+    if renewal.record_at_once(event.object, event_id=event.id):
         return
-    # The user's lock first, then the subscription's row (see history.lock_owner): where
-    # the case is plain (the invoices of most renewals), one statement takes both.
     recovered, owner = False, service.record_invoice_paid_at_once(event.object,
                                                                   event_id=event.id)
     if owner is None:
