@@ -28,16 +28,12 @@ def trial_will_end(event: Event[SubscriptionView]) -> None:
 
 @handles("invoice.paid", view=InvoiceView)
 def invoice_paid(event: Event[InvoiceView]) -> None:
-    # A renewal in good standing (most invoices) is one statement on PostgreSQL; else in
-    # steps, each taking the customer's user's lock before the subscription's row (see
-    # history.lock_owner): the plain case without loading rows, then the whole way.
+    # A renewal in good standing (most invoices) without loading a row; else the whole
+    # way, the customer's user locked before the subscription's row (history.lock_owner).
     if renewal.record_at_once(event.object, event_id=event.id):
         return
-    recovered, owner = False, service.record_invoice_paid_at_once(event.object,
-                                                                  event_id=event.id)
-    if owner is None:
-        owner = history.lock_owner(event.object.customer)
-        recovered = service.record_invoice_paid(event.object, event_id=event.id)
+    owner = history.lock_owner(event.object.customer)
+    recovered = service.record_invoice_paid(event.object, event_id=event.id)
     history.record_paid_at_once(event.object, recovered=recovered, user_id=owner)
 
 

@@ -6,15 +6,13 @@ the one the row reflects is ignored, a tie in the same second is settled by aski
 and an ended subscription is never revived.
 """
 
-import functools
 import logging
-import typing
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from app import timeline
-from app.auth.locks import lock_user, locking
+from app.auth.locks import lock_user
 from app.auth.models import User, utcnow
 from app.billing import gateway
 from app.billing.errors import BillingError
@@ -239,49 +237,10 @@ def _subscription_and_referral(invoice: InvoiceView) -> tuple[Subscription | Non
     return row, referred
 
 
-@functools.cache
-def paid_at_once() -> sa.Update:
-    """The plain case of an invoice paid: the subscription in good standing (no failure
-    streak it could end) takes the invoice as its latest. A conditional update that locks
-    the customer's user and then the row, the order every verb takes them in (see
-    `history.lock_owner`); RETURNING the user and whether they were referred."""
-    table = typing.cast(sa.Table, Subscription.__table__)
-    owner = sa.select(BillingInfo.user_id).where(
-        BillingInfo.stripe_customer_id == sa.bindparam("customer")).scalar_subquery()
-    return (sa.update(table).where(
-        table.c.stripe_subscription_id == sa.bindparam("subscription"),
-        table.c.stripe_customer_id == sa.bindparam("customer"),
-        table.c.payment_failed_at.is_(None),
-        # The customer's user is locked before the row is (the sub-select runs first).
-        table.c.user_id == locking(owner))
-        .values(latest_invoice_id=sa.bindparam("invoice"), updated_at=sa.bindparam("now"))
-        .returning(table.c.user_id, was_referred(table.c.user_id).label("referred")))
-
-
-def paid_at_once_params(invoice: InvoiceView) -> dict[str, typing.Any]:
-    return {"subscription": invoice.subscription_id, "customer": invoice.customer,
-            "invoice": invoice.id, "now": utcnow()}
-
-
-def record_invoice_paid_at_once(invoice: InvoiceView, *, event_id: str | None = None
-                                ) -> int | None:
-    """`record_invoice_paid` for a webhook's plain case (`paid_at_once`), without loading a
-    row. The user's id if it applied; None if the case is not plain (a failure streak it
-    may end, a row not known yet, another customer's), with nothing done: the caller takes
-    the user's lock and goes through `record_invoice_paid`."""
-    if not invoice.subscription_id:
-        return None
-    found = db.session.connection().execute(paid_at_once(),
-                                            paid_at_once_params(invoice)).first()
-    if found is None:
-        return None
-    renewed(invoice, found.user_id, found.referred, event_id=event_id)
-    return typing.cast(int, found.user_id)
-
-
 def renewed(invoice: InvoiceView, user_id: int, referred: bool, *,
             event_id: str | None) -> None:
-    """What follows `paid_at_once` having applied: a referral the payment converts."""
+    """What follows a renewal's plain case having applied (app/subscriptions/renewal.py):
+    a referral the payment converts."""
     _convert_referral(invoice, user_id, referred)
     log.info("invoice %s paid for subscription %s (event %s)", invoice.id,
              invoice.subscription_id, event_id)
