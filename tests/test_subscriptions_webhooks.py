@@ -158,16 +158,24 @@ def test_invoice_paid_ends_the_failure_streak(app, send, alice):
 @pytest.mark.parametrize("invoice_row_first", [False, True])
 def test_a_renewal_paid_at_once_does_what_the_whole_way_does(
         app, send, make_user, monkeypatch, invoice_row_first):
-    """A plain renewal is applied without loading a row (app/subscriptions/renewal.py: one
-    statement on PostgreSQL, steps on SQLite); the handler's whole way stays the
-    definition. Both, side by side, leave the same rows and the same job; the second
-    delivery of each changes nothing. With `invoice_row_first` the invoice's row exists
-    already (its `invoice.finalized` came first)."""
+    """A plain renewal is applied without loading a row (app/subscriptions/renewal.py): in
+    one autocommit statement with the event's claim on PostgreSQL, in steps in the
+    handler's transaction, or the handler's whole way, which stays the definition. All
+    three leave the same rows and the same job, and a second delivery changes nothing.
+    With `invoice_row_first` the invoice's row exists already (its `invoice.finalized`
+    came first): the one statement then claims nothing and the handler's steps take it."""
+    import dataclasses
+
     from app.history.models import Invoice
     from app.outbox.models import Job
     from app.subscriptions import renewal
+    from app.webhooks import registry
 
-    def deliver(whole_way: bool) -> tuple:
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    registration = registry.HANDLERS["invoice.paid"][0]
+
+    def deliver(way: str) -> tuple:
         user = make_user()
         customer = with_customer(app, user)
         sub_id, t = new_id("sub"), int(time.time())
@@ -178,10 +186,18 @@ def test_a_renewal_paid_at_once_does_what_the_whole_way_does(
             send(event("invoice.finalized", bill, created=t + 5))
         paid = event("invoice.paid", {**bill, "status": "paid", "amount_paid": bill["amount_due"]},
                      created=t + 6)
+
+        def in_one(*args):
+            return took("one", renewal.paid_in_one(*args))
+
+        def in_steps(*args, **kwargs):
+            return way != "whole" and took("steps", original_steps(*args, **kwargs))
+
         with monkeypatch.context() as patch:
-            original = renewal.record_at_once
-            patch.setattr(renewal, "record_at_once", lambda *a, **k: False if whole_way else
-                          applied.append(original(*a, **k)) or applied[-1])
+            original_steps = renewal.record_at_once
+            patch.setitem(registry.HANDLERS, "invoice.paid", [dataclasses.replace(
+                registration, at_once=in_one if way == "one" else None)])
+            patch.setattr(renewal, "record_at_once", in_steps)
             send(paid)
             send(paid)  # a redelivery: nothing more
         with app.app_context():
@@ -195,8 +211,20 @@ def test_a_renewal_paid_at_once_does_what_the_whole_way_does(
                     [(job.kind, job.payload == {"invoice": bill["id"], "recovered": False})
                      for job in jobs])
 
-    applied: list[bool] = []
-    at_once, whole_way = deliver(whole_way=False), deliver(whole_way=True)
-    assert applied == [True]  # the plain case applied at once (the redelivery is a duplicate)
-    assert at_once == whole_way
+    taken: list[str] = []
+
+    def took(way: str, applied: bool) -> bool:
+        if applied:
+            taken.append(way)
+        return applied
+
+    in_one = deliver("one")
+    assert taken == (["one"] if postgres and not invoice_row_first else ["steps"])
+    taken.clear()
+    in_steps = deliver("steps")
+    assert taken == ["steps"]
+    taken.clear()
+    whole_way = deliver("whole")
+    assert taken == []
+    assert in_one == in_steps == whole_way
     assert whole_way[0][0] and whole_way[1][0] and whole_way[2] == [("invoice-paid", True)]

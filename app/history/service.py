@@ -55,13 +55,30 @@ def record(invoice: InvoiceView) -> Invoice | None:
 
 
 def _new(user_id: int | None, invoice: InvoiceView) -> Invoice:
-    return Invoice(user_id=user_id, stripe_invoice_id=invoice.id, status="draft",
-                   currency=invoice.currency, created_at=as_datetime(invoice.created),
-                   needs_action=False, amount_due=0, amount_paid=0, amount_refunded=0,
-                   lines=[], tax=0, description="", recorded_at=utcnow())
+    return Invoice(**_first_values(user_id, invoice))
 
 
-def _apply(row: Invoice, invoice: InvoiceView) -> None:
+def _first_values(user_id: int | None, invoice: InvoiceView) -> dict[str, typing.Any]:
+    """What a row holds when first made, before the first snapshot is applied to it."""
+    return {"user_id": user_id, "stripe_invoice_id": invoice.id, "status": "draft",
+            "currency": invoice.currency, "created_at": as_datetime(invoice.created),
+            "needs_action": False, "amount_due": 0, "amount_paid": 0, "amount_refunded": 0,
+            "lines": [], "tax": 0, "description": "", "recorded_at": utcnow()}
+
+
+class _Values:
+    """A new row's values as plain attributes, for `_apply` to work on without the ORM's
+    per-attribute bookkeeping (a webhook's path builds one per paid invoice)."""
+
+    def __init__(self, values: dict[str, typing.Any]) -> None:
+        self.__dict__.update(dict.fromkeys(_COLUMNS), **values)
+
+    @property
+    def rank(self) -> int:
+        return STATUS_RANK.get(self.status, 0)
+
+
+def _apply(row: Invoice | _Values, invoice: InvoiceView) -> None:
     """Move the row forward to the snapshot (never back: STATUS_RANK)."""
     status = invoice.status or ("paid" if invoice.amount_paid else row.status)
     if STATUS_RANK.get(status, 0) >= row.rank:
@@ -133,7 +150,7 @@ def record_paid_at_once(invoice: InvoiceView, *, recovered: bool = False,
 def paid_row(invoice: InvoiceView, user_id: int | None = None) -> dict[str, typing.Any] | None:
     """The values `record` gives a new row for a paid snapshot, as `row_<column>`
     parameters of `_insert` or `insert_for`; None if the snapshot is not paid."""
-    row = _new(user_id, invoice)
+    row = _Values(_first_values(user_id, invoice))
     _apply(row, invoice)
     if row.status != "paid":
         return None

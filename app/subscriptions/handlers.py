@@ -26,7 +26,7 @@ def trial_will_end(event: Event[SubscriptionView]) -> None:
     service.record_trial_will_end(event.object, at=event.created, event_id=event.id)
 
 
-@handles("invoice.paid", view=InvoiceView)
+@handles("invoice.paid", view=InvoiceView, at_once=renewal.paid_in_one)
 def invoice_paid(event: Event[InvoiceView]) -> None:
     # A renewal in good standing (most invoices) without loading a row; else the whole
     # way, the customer's user locked before the subscription's row (history.lock_owner).

@@ -4,11 +4,20 @@ The plain case is a subscription in good standing (no failure streak the payment
 end) taking the invoice as its latest, in one conditional update that locks the customer's
 user before the row (`_paid`; the order every verb takes them in, see
 `history.lock_owner`), then the invoice's row in the billing history and its receipt job.
-On PostgreSQL, for an invoice of money taken, the three are one statement: data-modifying
-CTEs, each selecting from the one before, so the row and the job exist only if the update
-applied (one round trip where the steps take three). Elsewhere (SQLite has no round trips
-to save; a £0 invoice has no receipt) they are steps. Anything not plain goes the whole way
-in the handler, which stays the definition: the tests compare the two.
+
+On PostgreSQL, for an invoice of money taken by a subscriber who was not referred (a
+referral to convert needs the transaction), `paid_in_one` applies it before any
+transaction: one autocommit statement of data-modifying CTEs, each selecting from the one
+before: the update, the invoice's row, its job, and the event's claim
+(`eventlog.claim_after`). One round trip where the handler's way takes four (BEGIN, claim,
+statement, COMMIT). The claim happens only if everything before it applied; when it does
+not (the invoice's row exists already, a twin delivery claimed the event), the handler
+runs as usual, and the update it repeats leaves the subscription as it is.
+
+In the handler, `record_at_once` takes the same case in steps (SQLite, where a statement
+saves no round trip; a £0 invoice; a referred subscriber; an invoice's row held already).
+Anything not plain goes the whole way in the handler, which stays the definition: the
+tests compare them.
 """
 
 import functools
@@ -26,61 +35,75 @@ from app.outbox.enqueue import job_after, job_params, log_queued
 from app.referrals.credit import was_referred
 from app.subscriptions import service
 from app.subscriptions.models import Subscription
+from app.webhooks.eventlog import claim_after
+from app.webhooks.registry import Event
 
 
 @functools.cache
-def _paid() -> sa.Update:
+def _paid(*, referred: bool = True) -> sa.Update:
     """The subscription in good standing takes the invoice as its latest, the customer's
-    user locked first; RETURNING the user and whether they were referred."""
+    user locked first; RETURNING the user and whether they were referred. `referred=False`
+    leaves a referred subscriber's subscription alone."""
     table = typing.cast(sa.Table, Subscription.__table__)
     owner = sa.select(BillingInfo.user_id).where(
         BillingInfo.stripe_customer_id == sa.bindparam("customer")).scalar_subquery()
-    return (sa.update(table).where(
+    conditions = [
         table.c.stripe_subscription_id == sa.bindparam("subscription"),
         table.c.stripe_customer_id == sa.bindparam("customer"),
         table.c.payment_failed_at.is_(None),
         # The customer's user is locked before the row is (the sub-select runs first).
-        table.c.user_id == locking(owner))
-        .values(latest_invoice_id=sa.bindparam("invoice"), updated_at=sa.bindparam("now"))
-        .returning(table.c.user_id, was_referred(table.c.user_id).label("referred")))
+        table.c.user_id == locking(owner)]
+    if not referred:
+        conditions.append(~was_referred(table.c.user_id))
+    return (sa.update(table).where(*conditions)
+            .values(latest_invoice_id=sa.bindparam("invoice"), updated_at=sa.bindparam("now"))
+            .returning(table.c.user_id, was_referred(table.c.user_id).label("referred")))
 
 
 @functools.cache
 def _in_one() -> sa.Select[typing.Any]:
-    """PostgreSQL: `_paid`, the history row selected from it, the job from that."""
-    renewed = _paid().cte("renewed")
+    """PostgreSQL: `_paid` (not referred), the history row selected from it, the job from
+    that, the event's claim from the job."""
+    renewed = _paid(referred=False).cte("renewed")
     row = history.insert_for(renewed).cte("history_row")
     job = job_after(row)
-    return (sa.select(renewed.c.user_id, renewed.c.referred, row.c.id.label("row_id"),
-                      job.c.id.label("job_id"))
-            .select_from(renewed.outerjoin(row, sa.true()).outerjoin(job, sa.true())))
+    claimed = claim_after(job)
+    return (sa.select(renewed.c.user_id, job.c.id.label("job_id"),
+                      claimed.c.id.label("claimed"))
+            .select_from(renewed.outerjoin(job, sa.true()).outerjoin(claimed, sa.true())))
+
+
+def paid_in_one(connection: sa.Connection, event: Event[InvoiceView],
+                claim: dict[str, typing.Any]) -> bool:
+    """The plain case of money taken and the event's claim, in one autocommit statement
+    on PostgreSQL (the registration's `at_once`); whether it claimed the event."""
+    invoice = event.object
+    values = history.paid_row(invoice) if invoice.subscription_id else None
+    if values is None or values["row_amount_paid"] <= 0:
+        return False
+    kind, key, payload = history.receipt_job(invoice.id, recovered=False)
+    found = connection.execute(_in_one(), {**_params(invoice), **values,
+                                           **job_params(kind, key, payload), **claim}).first()
+    if found is None or found.claimed is None:
+        return False  # the handler goes on; anything applied here it finds done
+    service.renewed(invoice, found.user_id, False, event_id=event.id)
+    log_queued(key, kind, found.job_id)
+    return True
+
+
+def _params(invoice: InvoiceView) -> dict[str, typing.Any]:
+    return {"subscription": invoice.subscription_id, "customer": invoice.customer,
+            "invoice": invoice.id, "now": utcnow()}
 
 
 def record_at_once(invoice: InvoiceView, *, event_id: str | None = None) -> bool:
-    """Apply the plain case; False, with nothing changed, when the case is not plain (the
-    caller goes the whole way)."""
+    """Apply the plain case in the handler's transaction; False, with nothing changed,
+    when the case is not plain (the caller goes the whole way)."""
     if not invoice.subscription_id:
         return False
-    connection = db.session.connection()
-    params = {"subscription": invoice.subscription_id, "customer": invoice.customer,
-              "invoice": invoice.id, "now": utcnow()}
-    values = history.paid_row(invoice)
-    if connection.dialect.name != "postgresql" or values is None \
-            or values["row_amount_paid"] <= 0:
-        found = connection.execute(_paid(), params).first()
-        if found is None:
-            return False
-        service.renewed(invoice, found.user_id, found.referred, event_id=event_id)
-        history.record_paid_at_once(invoice, user_id=found.user_id)
-        return True
-    kind, key, payload = history.receipt_job(invoice.id, recovered=False)
-    found = connection.execute(_in_one(), {**params, **values,
-                                           **job_params(kind, key, payload)}).first()
+    found = db.session.connection().execute(_paid(), _params(invoice)).first()
     if found is None:
-        return False  # the subscription's update did not apply, so nothing else did
+        return False
     service.renewed(invoice, found.user_id, found.referred, event_id=event_id)
-    if found.row_id is None:  # we hold the invoice's row already: move it forward
-        history.record_paid(invoice)
-    else:
-        log_queued(key, kind, found.job_id)
+    history.record_paid_at_once(invoice, user_id=found.user_id)
     return True

@@ -138,14 +138,44 @@ def _claim(table: sa.Table, dialect: sa.Dialect) -> sa.ClauseElement:
             index_elements=[table.c.stripe_id], where=unprocessed,
             set_={**retake, "processed_at": upsert.excluded.processed_at,
                   "note": upsert.excluded.note}).returning(table.c.id)
-    inserted = (postgresql.insert(table).values(values)
-                .on_conflict_do_nothing(index_elements=[table.c.stripe_id])
+    return _claimed(table, values)
+
+
+def _claimed(table: sa.Table, values: dict[str, sa.BindParameter[typing.Any]],
+             *conditions: sa.ColumnElement[bool]) -> sa.Select[tuple[int]]:
+    """PostgreSQL's claim: INSERT … ON CONFLICT DO NOTHING, else UPDATE … WHERE unprocessed,
+    each only if `conditions` hold; the id of the row claimed, if any."""
+    insert = postgresql.insert(table)
+    insert = insert.from_select(list(values), sa.select(*values.values()).where(*conditions)) \
+        if conditions else insert.values(values)
+    inserted = (insert.on_conflict_do_nothing(index_elements=[table.c.stripe_id])
                 .returning(table.c.id).cte("inserted"))
+    retake = {"processed_at": values["processed_at"], "note": values["note"],
+              "last_error": None, "attempts": table.c.attempts + 1}
     retaken = (sa.update(table).values(retake)
-               .where(table.c.stripe_id == values["stripe_id"], unprocessed,
-                      ~sa.exists(sa.select(inserted.c.id)))
+               .where(table.c.stripe_id == values["stripe_id"], table.c.processed_at.is_(None),
+                      ~sa.exists(sa.select(inserted.c.id)), *conditions)
                .returning(table.c.id).cte("retaken"))
     return sa.select(inserted.c.id).union_all(sa.select(retaken.c.id))
+
+
+def claim_after(applied: sa.CTE) -> sa.CTE:
+    """PostgreSQL: the claim as data-modifying CTEs of a statement that makes an event's
+    changes on the event log's autocommit connection (a registration's `at_once`): the
+    event is stored as processed, or a stored unprocessed one marked so, only if `applied`
+    has a row. One statement is one transaction, so the changes and the claim commit
+    together, and a statement that applied less than all claims nothing. Its parameters
+    are `claim_params`'; the CTE holds the claimed row's id, or nothing."""
+    table = typing.cast(sa.Table, StripeEvent.__table__)
+    # Named apart from the columns (see app/outbox/enqueue.py): the UPDATE would set them.
+    values = {name: sa.bindparam(f"event_{name}", type_=table.c[name].type)
+              for name in _COLUMNS}
+    return _claimed(table, values, sa.exists(applied.select())).cte("claimed")
+
+
+def claim_params(values: dict[str, typing.Any]) -> dict[str, typing.Any]:
+    """`claim_after`'s parameters for the claim's values (those of `Statements.claim`)."""
+    return {f"event_{name}": value for name, value in values.items()}
 
 
 def driver_connection(connection: sa.Connection) -> typing.Any:

@@ -79,7 +79,9 @@ def receive(body: str, payload: dict[str, typing.Any] | None = None, *,
                   row.type, exc)
         return _keep_failed(row, str(exc), Outcome.MALFORMED)
     try:
-        if handling is not None:
+        if handling is not None and _applied_at_once(row, *handling):
+            claimed = True
+        elif handling is not None:
             # Core on the session's own connection: one transaction with the handler's work,
             # taking turns with the other workers' on SQLite (app/webhooks/turns.py).
             with write_turn(db.engine):
@@ -135,6 +137,20 @@ def _may_be_ours(registration: Registration, event: Event[typing.Any]) -> bool:
         return registration.ours(connection, event.object)
 
 
+def _applied_at_once(row: Columns, registration: Registration,
+                     event: Event[typing.Any]) -> bool:
+    """PostgreSQL: the registration's plain case, if it has one, with the event's claim in
+    one autocommit statement (registry.py, `at_once`). False: not claimed, so the event
+    goes the usual way, which finds anything the statement did done already."""
+    if registration.at_once is None:
+        return False
+    with event_log() as connection:
+        if connection.dialect.name != "postgresql":
+            return False
+        return registration.at_once(connection, event,
+                                    eventlog.claim_params(_claim_values(row, None)))
+
+
 def _log_failure(row: Columns, exc: Exception, tracebacks: bool) -> None:
     expected = isinstance(exc, (RetryLater, BillingError, MalformedObject))
     if expected or not tracebacks:
@@ -148,11 +164,14 @@ def _claim(connection: sa.Connection, row: Columns, note: str | None) -> bool:
     """Store the event as processed, or mark a stored unprocessed one so, in one statement
     (app/webhooks/eventlog.py). False if it was processed before: a duplicate, with nothing
     to do; its row is neither written nor locked, so a duplicate costs no commit to disk."""
-    now = utcnow()
     return eventlog.statements(connection.dialect).claim.run(
-        eventlog.driver_connection(connection),
-        {**_values(row), "received_at": now, "processed_at": now, "attempts": 1,
-         "note": note, "last_error": None}) is not None
+        eventlog.driver_connection(connection), _claim_values(row, note)) is not None
+
+
+def _claim_values(row: Columns, note: str | None) -> dict[str, typing.Any]:
+    now = utcnow()
+    return {**_values(row), "received_at": now, "processed_at": now, "attempts": 1,
+            "note": note, "last_error": None}
 
 
 def already_processed(row: Columns) -> bool:

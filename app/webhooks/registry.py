@@ -15,6 +15,15 @@ A registration may also say, cheaply, whether an object can concern our records 
 something else, most charges), the pipeline stores the event as processed, "nothing of
 ours", without opening a transaction for a handler that would find nothing. The read must
 find everything the handler would act on (a false "not ours" loses the event).
+
+On PostgreSQL a registration may also apply its plain case without a transaction
+(`at_once`): one statement on the event log's autocommit connection that makes the
+changes and, as its last data-modifying CTE, claims the event (`eventlog.claim_after`),
+so both commit or neither does; one round trip instead of BEGIN, claim, handler, COMMIT.
+It returns whether it claimed the event. Its changes must be conditional updates that a
+second application leaves as they are, and what the handler would do anyway: a statement
+that applied part and claimed nothing (a twin delivery claimed the event, a row moved on
+meanwhile) is followed by the usual way, which then finds that part done.
 """
 
 from collections.abc import Callable, Mapping
@@ -51,6 +60,9 @@ class RetryLater(Exception):
 Handler = Callable[[Event[Any]], None]
 # Whether an object may concern our records, read on an autocommit connection.
 Ours = Callable[[sa.Connection, Any], bool]
+# PostgreSQL: the plain case and the claim (its parameters given) in one autocommit
+# statement; whether it claimed the event.
+AtOnce = Callable[[sa.Connection, Event[Any], dict[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Registration:
     # The object's fields and the values this registration takes; empty: every object.
     where: Mapping[str, str] = field(default_factory=dict)
     ours: Ours | None = None
+    at_once: AtOnce | None = None
 
     def takes(self, obj: Mapping[str, Any]) -> bool:
         return all(obj.get(key) == value for key, value in self.where.items())
@@ -69,12 +82,13 @@ HANDLERS: dict[str, list[Registration]] = {}
 
 
 def handles(*event_types: str, view: type[StripeView], where: Mapping[str, str] | None = None,
-            ours: Ours | None = None) -> Callable[[Handler], Handler]:
+            ours: Ours | None = None, at_once: AtOnce | None = None,
+            ) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of `event_types` (of the objects
-    `where` describes), reading `view`; `ours` as above."""
+    `where` describes), reading `view`; `ours` and `at_once` as above."""
     def register(func: Handler) -> Handler:
         for event_type in event_types:
-            add(event_type, Registration(func, view, dict(where or {}), ours))
+            add(event_type, Registration(func, view, dict(where or {}), ours, at_once))
         return func
     return register
 
