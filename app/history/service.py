@@ -73,6 +73,10 @@ class _Values:
     def __init__(self, values: dict[str, typing.Any]) -> None:
         self.__dict__.update(dict.fromkeys(_COLUMNS), **values)
 
+    if typing.TYPE_CHECKING:  # every column is an attribute, set above
+        def __getattr__(self, name: str) -> typing.Any: ...
+        def __setattr__(self, name: str, value: typing.Any) -> None: ...
+
     @property
     def rank(self) -> int:
         return STATUS_RANK.get(self.status, 0)

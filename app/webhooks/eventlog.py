@@ -142,7 +142,7 @@ def _claim(table: sa.Table, dialect: sa.Dialect) -> sa.ClauseElement:
 
 
 def _claimed(table: sa.Table, values: dict[str, sa.BindParameter[typing.Any]],
-             *conditions: sa.ColumnElement[bool]) -> sa.Select[tuple[int]]:
+             *conditions: sa.ColumnElement[bool]) -> sa.CompoundSelect[tuple[int]]:
     """PostgreSQL's claim: INSERT … ON CONFLICT DO NOTHING, else UPDATE … WHERE unprocessed,
     each only if `conditions` hold; the id of the row claimed, if any."""
     insert = postgresql.insert(table)
