@@ -21,7 +21,7 @@ def _session_may_be_ours(connection: sa.Connection, session: CheckoutSessionView
 
 @handles("checkout.session.completed", "checkout.session.async_payment_succeeded",
          "checkout.session.expired", view=CheckoutSessionView, where=PAYMENT,
-         ours=_session_may_be_ours)
+         ours=_session_may_be_ours, at_once=completion.complete_in_one)
 def checkout_session_changed(event: Event[CheckoutSessionView]) -> None:
     # Each carries the whole session; applying its status and payment_status is the same job
     # (a paid one of a pending upgrade in a few statements: app/upgrades/completion.py).
