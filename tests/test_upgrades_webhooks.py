@@ -296,3 +296,110 @@ def test_expiry_of_a_session_the_buyer_left_keeps_cancelled(app, send, alice, ca
                                                        payment_status="unpaid")))
     assert upgrade_row(app, ids["id"]).status.value == "cancelled"
     assert not [r for r in caplog.records if "impossible" in r.message]
+
+
+@pytest.mark.parametrize("level", ["member", "platinum"])
+def test_a_plain_completion_at_once_does_what_the_whole_way_does(
+        app, send, make_user, monkeypatch, level):
+    """A paid session of a pending upgrade is completed without loading a row
+    (app/upgrades/completion.py): in one autocommit statement with the event's claim on
+    PostgreSQL, in the handler's transaction, or the whole way (`apply_checkout_session`),
+    which stays the definition. All three leave the same upgrade, level and receipt job,
+    and a redelivery changes nothing. A Platinum member buying Gold keeps Platinum."""
+    import dataclasses
+
+    from app.auth.models import Level
+    from app.extensions import db
+    from app.outbox.models import Job
+    from app.upgrades import completion
+    from app.webhooks import registry
+
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    registrations = registry.HANDLERS["checkout.session.completed"]
+    ours = next(r for r in registrations if r.where == {"mode": "payment"})
+    taken: list[str] = []
+
+    def took(way: str, applied: bool) -> bool:
+        if applied:
+            taken.append(way)
+        return applied
+
+    def deliver(way: str) -> tuple:
+        user = make_user(level=Level(level))
+        ids = make_upgrade(app, user)
+        completed = event("checkout.session.completed", session(ids))
+
+        def in_one(*args):
+            return took("one", completion.complete_in_one(*args))
+
+        def in_transaction(*args):
+            return way != "whole" and took("transaction", original(*args))
+
+        with monkeypatch.context() as patch:
+            original = completion._complete_at_once
+            patch.setitem(registry.HANDLERS, "checkout.session.completed", [
+                dataclasses.replace(r, at_once=in_one if way == "one" else None)
+                if r is ours else r for r in registrations])
+            patch.setattr(completion, "_complete_at_once", in_transaction)
+            send(completed)
+            send(completed)  # a redelivery: nothing more
+        row = upgrade_row(app, ids["id"])
+        with app.app_context():
+            jobs = db.session.query(Job).filter(
+                Job.key.contains(f"upgrade-{ids['id']}:")).all()
+            return ((row.status.value, row.level_before.value, row.stripe_payment_intent_id
+                     == ids["pi"], row.completed_at is not None), level_of(app, user),
+                    [(job.kind, job.payload["template"], job.payload["context"]["amount"],
+                      job.payload["context"]["upgrade_id"] == ids["id"]) for job in jobs])
+
+    in_one = deliver("one")
+    assert taken == (["one"] if postgres else ["transaction"])
+    taken.clear()
+    in_transaction = deliver("transaction")
+    assert taken == ["transaction"]
+    taken.clear()
+    whole_way = deliver("whole")
+    assert taken == []
+    assert in_one == in_transaction == whole_way
+    assert whole_way[0] == ("complete", level, True, True)
+    assert whole_way[1] == ("gold" if level == "member" else level)
+    assert len(whole_way[2]) == 1 and whole_way[2][0][0] == "email"
+
+
+@pytest.mark.postgres
+def test_a_completion_whose_rows_moved_after_the_read_is_left_to_the_handler(
+        app, send, make_user, monkeypatch, caplog):
+    """PostgreSQL's one statement completes an upgrade only if it and its recipient are as
+    its read found them. Here another change makes the recipient Platinum between the read
+    and the statement: the statement changes nothing and claims nothing, and the handler's
+    way completes the upgrade with the level it finds (kept, with the warning)."""
+    import sqlalchemy as sa
+
+    from app.auth.models import Level, User
+    from app.extensions import db
+    from app.upgrades import completion
+    from tests.conftest import need
+
+    with app.app_context():
+        need(db.engine.dialect.name == "postgresql", "the one statement is PostgreSQL's")
+    user = make_user()
+    ids = make_upgrade(app, user)
+    original, moved = completion._completes, []
+
+    def read_then_moved(row, session):
+        if not moved:  # the first call is the one statement's (no row locked yet)
+            moved.append(row.level.value)
+            with app.app_context(), db.engine.begin() as connection:
+                connection.execute(sa.update(User).where(User.id == user.id)
+                                   .values(level=Level.PLATINUM))
+        return original(row, session)
+
+    monkeypatch.setattr(completion, "_completes", read_then_moved)
+    with caplog.at_level(logging.INFO, logger="app.upgrades"):
+        send(event("checkout.session.completed", session(ids)))
+    row = upgrade_row(app, ids["id"])
+    assert moved == ["member"]  # what the read saw
+    assert (row.status.value, row.level_before.value) == ("complete", "platinum")
+    assert level_of(app, user) == "platinum"
+    assert any("already platinum" in r.message for r in caplog.records)
