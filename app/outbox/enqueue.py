@@ -29,10 +29,11 @@ def enqueue(kind: str, key: str, payload: dict[str, Any], *,
     # insert machinery cost more than the round trip on a webhook's path.
     connection = db.session.connection()
     job_id = connection.execute(_insert(connection.dialect.name), values).scalar()
+    # At DEBUG: the change that queued the job logs itself, and the worker logs the job's run.
     if job_id is None:
-        log.info("job %s already queued", key)
+        log.debug("job %s already queued", key)
         return False
-    log.info("job %s queued as %s (%s)", key, job_id, kind)
+    log.debug("job %s queued as %s (%s)", key, job_id, kind)
     return True
 
 
@@ -90,9 +91,9 @@ def job_after(changed: sa.CTE) -> sa.CTE:
 def log_queued(key: str, kind: str, job_id: int | None) -> None:
     """What `enqueue` logs, for a job queued by `job_after` (None: it was queued before)."""
     if job_id is None:
-        log.info("job %s already queued", key)
+        log.debug("job %s already queued", key)
     else:
-        log.info("job %s queued as %s (%s)", key, job_id, kind)
+        log.debug("job %s queued as %s (%s)", key, job_id, kind)
 
 
 @functools.lru_cache(maxsize=32)
