@@ -9,7 +9,10 @@ runs right after the claim, in the same transaction (the ORM session's), so the 
 handler's effects commit together or not at all. A handler that raises rolls both back; a
 second upsert, in a transaction of its own, then keeps the event with its error and attempt
 count, ready for the retry. An event with no handler to run (an unknown type, the other
-mode) is stored by the claim alone, in autocommit: no ORM session.
+mode) is stored by the claim alone, in autocommit: no ORM session. On PostgreSQL a
+handler's plain case may instead be one autocommit statement that makes its changes and
+claims the event together (a registration's `at_once`, app/webhooks/registry.py); when it
+claims nothing, the event goes the way above.
 
 Before any of that, the event is read through the handler's typed view (app/webhooks/
 envelope.py). A malformed one is kept by the second upsert alone, failed with its reason,

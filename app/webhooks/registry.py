@@ -23,7 +23,11 @@ so both commit or neither does; one round trip instead of BEGIN, claim, handler,
 It returns whether it claimed the event. Its changes must be conditional updates that a
 second application leaves as they are, and what the handler would do anyway: a statement
 that applied part and claimed nothing (a twin delivery claimed the event, a row moved on
-meanwhile) is followed by the usual way, which then finds that part done.
+meanwhile) is followed by the usual way, which then finds that part done. It takes its
+row locks in the handler's order, the event's row last: should a twin delivery go the
+usual way at the same moment (which holds the event's row first), PostgreSQL finds the
+deadlock and cancels one statement; that delivery fails like any other, and Stripe's
+retry finds the event processed.
 """
 
 from collections.abc import Callable, Mapping
