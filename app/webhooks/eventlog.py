@@ -44,6 +44,7 @@ class Compiled(typing.NamedTuple):
 
     def run(self, connection: typing.Any, params: dict[str, typing.Any]) -> typing.Any:
         """Execute on a DB-API connection; the first column of the first row, or None.
+        A statement that returns no rows gives the number of rows it changed, or None.
         The driver's errors come out as SQLAlchemy's, as from any other statement."""
         values = {**self.defaults, **params}
         for name, process in self.processors.items():
@@ -53,6 +54,8 @@ class Compiled(typing.NamedTuple):
             try:
                 cursor.execute(self.sql, values if self.names is None
                                else tuple(values[name] for name in self.names))
+                if cursor.description is None:
+                    return cursor.rowcount or None
                 row = cursor.fetchone()
             finally:
                 cursor.close()
@@ -82,8 +85,9 @@ _COLUMNS = ["stripe_id", "type", "livemode", "created", "payload", "received_at"
 
 
 class Statements(typing.NamedTuple):
-    # Store a new event as processed, or mark a stored unprocessed one so; RETURNING its id,
-    # or nothing for an event processed before (a duplicate: nothing written or locked).
+    # Store a new event as processed, or mark a stored unprocessed one so: its id (on SQLite
+    # the 1 row changed), or None for an event processed before (a duplicate: nothing
+    # written or locked).
     claim: Compiled
     # SELECT id … WHERE stripe_id = … AND processed: was it processed before?
     processed: Compiled
@@ -123,8 +127,9 @@ def _claim(table: sa.Table, dialect: sa.Dialect) -> sa.ClauseElement:
     """One statement, so one round trip whatever the event's past.
 
     SQLite: an upsert whose update applies only to an unprocessed row (SQLite locks the
-    whole database for any write statement anyway). PostgreSQL: the same upsert would lock
-    the row of a processed event, a write of its own; so INSERT … ON CONFLICT DO NOTHING
+    whole database for any write statement anyway), without RETURNING: the count of rows
+    it changed says as much for less. PostgreSQL: the same upsert would lock the row of a
+    processed event, a write of its own; so INSERT … ON CONFLICT DO NOTHING
     and, only if it inserted nothing, UPDATE … WHERE processed_at IS NULL, in one statement
     (data-modifying CTEs). The UPDATE sees the statement's snapshot: never the row just
     inserted; a row another delivery is retaking, it waits for and then re-checks."""
@@ -137,7 +142,7 @@ def _claim(table: sa.Table, dialect: sa.Dialect) -> sa.ClauseElement:
         return upsert.on_conflict_do_update(
             index_elements=[table.c.stripe_id], where=unprocessed,
             set_={**retake, "processed_at": upsert.excluded.processed_at,
-                  "note": upsert.excluded.note}).returning(table.c.id)
+                  "note": upsert.excluded.note})
     return _claimed(table, values)
 
 
