@@ -102,3 +102,31 @@ def test_an_upgrade_completed_eight_times_at_once_is_completed_once(app, make_us
         jobs = db.session.scalars(sa.select(Job).where(
             Job.key.contains(f"upgrade-{ids['id']}:"))).all()
         assert [job.payload["template"] for job in jobs] == ["upgrade_receipt"]
+
+
+def test_a_plain_case_that_fails_at_once_goes_the_usual_way(app, make_user, monkeypatch,
+                                                            caplog):
+    """The one statement rolled back whole (a deadlock, say): the delivery is not failed
+    for it; the usual way applies the event, once."""
+    import dataclasses
+    import logging
+
+    from app.webhooks import registry
+
+    registrations = registry.HANDLERS["checkout.session.completed"]
+    ours = next(r for r in registrations if r.where == {"mode": "payment"})
+
+    def deadlocked(connection, event, claim):
+        raise sa.exc.OperationalError("WITH …", {}, Exception("deadlock detected"))
+
+    monkeypatch.setitem(registry.HANDLERS, "checkout.session.completed", [
+        dataclasses.replace(r, at_once=deadlocked) if r is ours else r for r in registrations])
+    user = make_user()
+    ids = make_upgrade(app, user)
+    completed = event("checkout.session.completed", session(ids))
+    with caplog.at_level(logging.WARNING, logger="app.webhooks"):
+        assert post(app, json.dumps(completed).encode()) == 200
+    assert any("failed at once (Exception: deadlock detected); going the usual way"
+               in r.message for r in caplog.records)
+    assert (upgrade_row(app, ids["id"]).status.value, level_of(app, user)) == ("complete", "gold")
+    assert processed(app, [json.dumps(completed).encode()]) == {completed["id"]}

@@ -147,11 +147,17 @@ def _applied_at_once(row: Columns, registration: Registration,
     goes the usual way, which finds anything the statement did done already."""
     if registration.at_once is None:
         return False
-    with event_log() as connection:
-        if connection.dialect.name != "postgresql":
-            return False
-        return registration.at_once(connection, event,
-                                    eventlog.claim_params(_claim_values(row, None)))
+    try:
+        with event_log() as connection:
+            if connection.dialect.name != "postgresql":
+                return False
+            return registration.at_once(connection, event,
+                                        eventlog.claim_params(_claim_values(row, None)))
+    except sa.exc.DBAPIError as exc:  # rolled back (a deadlock, say): the usual way decides
+        reason = str(exc.orig).strip().split("\n", 1)[0]
+        log.warning("stripe event %s (%s): the plain case failed at once (%s: %s); going "
+                    "the usual way", row.stripe_id, row.type, type(exc.orig).__name__, reason)
+        return False
 
 
 def _log_failure(row: Columns, exc: Exception, tracebacks: bool) -> None:

@@ -26,8 +26,9 @@ that applied part and claimed nothing (a twin delivery claimed the event, a row 
 meanwhile) is followed by the usual way, which then finds that part done. It takes its
 row locks in the handler's order, the event's row last: should a twin delivery go the
 usual way at the same moment (which holds the event's row first), PostgreSQL finds the
-deadlock and cancels one statement; that delivery fails like any other, and Stripe's
-retry finds the event processed.
+deadlock and cancels one of them. The pipeline follows a statement that failed (rolled
+back whole) with the usual way; a usual way that failed is a failed delivery like any
+other, and Stripe's retry finds the event processed.
 """
 
 from collections.abc import Callable, Mapping
