@@ -153,7 +153,7 @@ def record_paid_at_once(invoice: InvoiceView, *, recovered: bool = False,
 
 def paid_row(invoice: InvoiceView, user_id: int | None = None) -> dict[str, typing.Any] | None:
     """The values `record` gives a new row for a paid snapshot, as `row_<column>`
-    parameters of `_insert` or `insert_for`; None if the snapshot is not paid."""
+    parameters of `_insert` or `paid_for`; None if the snapshot is not paid."""
     row = _Values(_first_values(user_id, invoice))
     _apply(row, invoice)
     if row.status != "paid":
@@ -186,14 +186,46 @@ def _insert(dialect: str) -> sa.Insert:
             .returning(_INVOICES.c.id))
 
 
-def insert_for(owner: sa.CTE) -> sa.Insert:
-    """PostgreSQL: `_insert` for the user of `owner`'s row (its `user_id`), selected from
-    it, so a statement that changes that row adds the invoice's row only if it did."""
+def paid_for(owner: sa.CTE) -> sa.Insert:
+    """PostgreSQL: the paid snapshot's row for the user of `owner`'s row (its `user_id`),
+    selected from it, so a statement that changes that row writes this one only if it did.
+    A new row gets `paid_row`'s values; a row we hold already (its `invoice.finalized` came
+    first, as it does at Stripe) is moved forward to them as `_apply` moves it, with
+    `paid_params` saying which parts the snapshot carries; another user's row is left
+    alone. RETURNING the row's id."""
     columns = [name for name in _COLUMNS if name != "user_id"]
-    return (postgresql.insert(_INVOICES).from_select(
+    insert = postgresql.insert(_INVOICES).from_select(
         ["user_id", *columns], sa.select(owner.c.user_id, *(_bind(name) for name in columns)))
-        .on_conflict_do_nothing(index_elements=["stripe_invoice_id"])
-        .returning(_INVOICES.c.id))
+    new, held = insert.excluded, _INVOICES.c
+
+    def carried(flag: str, name: str) -> sa.ColumnElement[typing.Any]:
+        return sa.case((sa.bindparam(flag, type_=sa.Boolean()), new[name]), else_=held[name])
+
+    return insert.on_conflict_do_update(
+        index_elements=["stripe_invoice_id"],
+        set_={
+            **{name: new[name] for name in ("status", "amount_due", "amount_paid", "currency",
+                                            "tax", "needs_action")},
+            # `invoice.x or row.x`: what the snapshot leaves out, the row keeps.
+            **{name: sa.func.coalesce(sa.func.nullif(new[name], ""), held[name])
+               for name in ("number", "hosted_invoice_url", "invoice_pdf", "billing_reason",
+                            "stripe_subscription_id")},
+            "lines": carried("given_lines", "lines"),
+            **{name: carried("given_plan", name)
+               for name in ("description", "period_start", "period_end")},
+            "paid_at": sa.func.coalesce(sa.bindparam("given_paid_at", type_=held.paid_at.type),
+                                        held.paid_at, new.paid_at),
+        },
+        where=held.user_id == new.user_id).returning(held.id)
+
+
+def paid_params(invoice: InvoiceView) -> dict[str, typing.Any]:
+    """`paid_for`'s parameters beside `paid_row`'s: which parts of the row the snapshot
+    carries (the rest a held row keeps), and the time Stripe says it was paid."""
+    paid = invoice.status_transitions.paid_at if invoice.status_transitions else None
+    return {"given_lines": invoice.lines is not None,
+            "given_plan": invoice.plan_line is not None,
+            "given_paid_at": as_datetime(paid) if paid is not None else None}
 
 
 def complete_payment(row: Invoice) -> None:

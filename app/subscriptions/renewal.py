@@ -8,14 +8,15 @@ user before the row (`_paid`; the order every verb takes them in, see
 On PostgreSQL, for an invoice of money taken by a subscriber who was not referred (a
 referral to convert needs the transaction), `paid_in_one` applies it before any
 transaction: one autocommit statement of data-modifying CTEs, each selecting from the one
-before: the update, the invoice's row, its job, and the event's claim
+before: the update, the invoice's row (inserted, or moved forward if its
+`invoice.finalized` came first), its job (unless queued already), and the event's claim
 (`eventlog.claim_after`). One round trip where the handler's way takes four (BEGIN, claim,
-statement, COMMIT). The claim happens only if everything before it applied; when it does
-not (the invoice's row exists already, a twin delivery claimed the event), the handler
-runs as usual, and the update it repeats leaves the subscription as it is.
+statement, COMMIT). The claim happens only if the update and the row applied; when it does
+not (the row is another user's, a twin delivery claimed the event), the handler runs as
+usual, and the update it repeats leaves the subscription as it is.
 
 In the handler, `record_at_once` takes the same case in steps (SQLite, where a statement
-saves no round trip; a £0 invoice; a referred subscriber; an invoice's row held already).
+saves no round trip; a £0 invoice; a referred subscriber).
 Anything not plain goes the whole way in the handler, which stays the definition: the
 tests compare them.
 """
@@ -62,12 +63,12 @@ def _paid(*, referred: bool = True) -> sa.Update:
 
 @functools.cache
 def _in_one() -> sa.Select[typing.Any]:
-    """PostgreSQL: `_paid` (not referred), the history row selected from it, the job from
-    that, the event's claim from the job."""
+    """PostgreSQL: `_paid` (not referred), the history row selected from it (new, or
+    moved forward), the job and the event's claim from that."""
     renewed = _paid(referred=False).cte("renewed")
-    row = history.insert_for(renewed).cte("history_row")
+    row = history.paid_for(renewed).cte("history_row")
     job = job_after(row)
-    claimed = claim_after(job)
+    claimed = claim_after(row)
     return (sa.select(renewed.c.user_id, job.c.id.label("job_id"),
                       claimed.c.id.label("claimed"))
             .select_from(renewed.outerjoin(job, sa.true()).outerjoin(claimed, sa.true())))
@@ -82,8 +83,9 @@ def paid_in_one(connection: sa.Connection, event: Event[InvoiceView],
     if values is None or values["row_amount_paid"] <= 0:
         return False
     kind, key, payload = history.receipt_job(invoice.id, recovered=False)
-    found = connection.execute(_in_one(), {**_params(invoice), **values,
-                                           **job_params(kind, key, payload), **claim}).first()
+    found = connection.execute(_in_one(), {
+        **_params(invoice), **values, **history.paid_params(invoice),
+        **job_params(kind, key, payload), **claim}).first()
     if found is None or found.claimed is None:
         return False  # the handler goes on; anything applied here it finds done
     service.renewed(invoice, found.user_id, False, event_id=event.id)
