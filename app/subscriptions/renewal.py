@@ -16,9 +16,8 @@ not (the row is another user's, a twin delivery claimed the event), the handler 
 usual, and the update it repeats leaves the subscription as it is.
 
 In the handler, `record_at_once` takes the same case in steps (SQLite, where a statement
-saves no round trip; a £0 invoice; a referred subscriber).
-Anything not plain goes the whole way in the handler, which stays the definition: the
-tests compare them.
+saves no round trip; a £0 invoice; a referred subscriber). Anything not plain goes the
+whole way in the handler, which stays the definition: the tests compare them.
 """
 
 import functools

@@ -87,7 +87,8 @@ def _plain(session: CheckoutSessionView) -> bool:
     return paid and session.metadata.then_stop is None and session.charge is None
 
 
-def _completes(row: sa.Row[typing.Any] | None, session: CheckoutSessionView) -> bool:
+def _completes(row: sa.Row[typing.Any] | None,
+               session: CheckoutSessionView) -> typing.TypeGuard[sa.Row[typing.Any]]:
     """Whether the session completes its upgrade (`_find`'s row) in the plain case."""
     if row is None or row.referred or row.purchaser_id != row.recipient_id \
             or S.COMPLETE not in TRANSITIONS.get(row.status, ()):
@@ -116,7 +117,7 @@ def _complete_at_once(session: CheckoutSessionView, event_id: str | None) -> boo
         return False
     connection = db.session.connection()
     row = connection.execute(_find(), {"session": session.id}).first()
-    if row is None or not _completes(row, session):
+    if not _completes(row, session):
         return False
     now, raising = utcnow(), row.level < row.type.target
     # The upgrade complete, the level raised and the receipt queued: one statement on
@@ -154,7 +155,7 @@ def complete_in_one(connection: sa.Connection, event: Event[CheckoutSessionView]
     if not _plain(session):
         return False
     row = connection.execute(_find(lock=False), {"session": session.id}).first()
-    if row is None or not _completes(row, session):
+    if not _completes(row, session):
         return False
     now, raising = utcnow(), row.level < row.type.target
     kind, key, payload = _receipt(row, now)

@@ -134,16 +134,20 @@ def _claim(table: sa.Table, dialect: sa.Dialect) -> sa.ClauseElement:
     (data-modifying CTEs). The UPDATE sees the statement's snapshot: never the row just
     inserted; a row another delivery is retaking, it waits for and then re-checks."""
     values = {name: sa.bindparam(name, type_=table.c[name].type) for name in _COLUMNS}
-    retake = {"processed_at": values["processed_at"], "note": values["note"],
-              "last_error": None, "attempts": table.c.attempts + 1}
-    unprocessed = table.c.processed_at.is_(None)
     if dialect.name != "postgresql":
         upsert = sqlite.insert(table).values(values)
         return upsert.on_conflict_do_update(
-            index_elements=[table.c.stripe_id], where=unprocessed,
-            set_={**retake, "processed_at": upsert.excluded.processed_at,
-                  "note": upsert.excluded.note})
+            index_elements=[table.c.stripe_id], where=table.c.processed_at.is_(None),
+            set_=_retake(table, upsert.excluded.processed_at, upsert.excluded.note))
     return _claimed(table, values)
+
+
+def _retake(table: sa.Table, processed_at: sa.ColumnElement[typing.Any],
+            note: sa.ColumnElement[typing.Any]) -> dict[str, typing.Any]:
+    """What claiming a stored, unprocessed event sets: processed, one attempt more, its
+    last error gone."""
+    return {"processed_at": processed_at, "note": note, "last_error": None,
+            "attempts": table.c.attempts + 1}
 
 
 def _claimed(table: sa.Table, values: dict[str, sa.BindParameter[typing.Any]],
@@ -155,9 +159,7 @@ def _claimed(table: sa.Table, values: dict[str, sa.BindParameter[typing.Any]],
         if conditions else insert.values(values)
     inserted = (insert.on_conflict_do_nothing(index_elements=[table.c.stripe_id])
                 .returning(table.c.id).cte("inserted"))
-    retake = {"processed_at": values["processed_at"], "note": values["note"],
-              "last_error": None, "attempts": table.c.attempts + 1}
-    retaken = (sa.update(table).values(retake)
+    retaken = (sa.update(table).values(_retake(table, values["processed_at"], values["note"]))
                .where(table.c.stripe_id == values["stripe_id"], table.c.processed_at.is_(None),
                       ~sa.exists(sa.select(inserted.c.id)), *conditions)
                .returning(table.c.id).cte("retaken"))
